@@ -1,0 +1,81 @@
+# Shop assistant: two environments (Rasa server on Python 3.10, action server and ML
+# on Python 3.11), the demo shop in SQLite, the trained Rasa model, and the tests.
+#
+#   make run    set up everything and start the assistant (prints the URLs)
+#   make test   set up everything and run every test (CI runs exactly this)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(CURDIR)
+
+PY310 := $(shell scripts/find_python.sh 3.10 2>/dev/null)
+PY311 := $(shell scripts/find_python.sh 3.11 2>/dev/null)
+RASA_VENV := .venv/rasa
+ACT_VENV := .venv/actions
+RASA := $(RASA_VENV)/bin/rasa
+ACT_PY := $(ACT_VENV)/bin/python
+MODEL := var/rasa-models/shop.tar.gz
+TRAIN_INPUTS := config.yml bot/domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+
+export PYTHONPATH := $(ROOT)
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help setup run test test-fast db train lock bench clean
+
+help:
+	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
+	@echo "make test   - set up what the tests need and run every test"
+	@echo "make bench  - measure REST turn latency against a running stack"
+
+$(RASA_VENV)/.stamp: requirements/rasa.lock.txt
+	@test -n "$(PY310)" || { echo "Python 3.10 is required for the Rasa server"; exit 1; }
+	@test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --upgrade pip wheel
+	$(RASA_VENV)/bin/pip install -q --no-deps -r requirements/rasa.lock.txt
+	@touch $@
+
+$(ACT_VENV)/.stamp: requirements/actions.lock.txt
+	@test -n "$(PY311)" || { echo "Python 3.11 is required for the action server"; exit 1; }
+	@test -x $(ACT_VENV)/bin/python || $(PY311) -m venv $(ACT_VENV)
+	$(ACT_VENV)/bin/pip install -q --upgrade pip wheel
+	$(ACT_VENV)/bin/pip install -q --no-deps -r requirements/actions.lock.txt
+	@touch $@
+
+setup: $(RASA_VENV)/.stamp $(ACT_VENV)/.stamp
+
+db: $(ACT_VENV)/.stamp
+	$(ACT_PY) -m shop db upgrade
+	$(ACT_PY) -m shop demo generate
+
+$(MODEL): $(RASA_VENV)/.stamp $(TRAIN_INPUTS)
+	$(RASA) train --config config.yml --domain bot/domain.yml --data data \
+		--out var/rasa-models --fixed-model-name shop
+	@touch $@
+
+train: $(MODEL)
+
+run: setup db train
+	scripts/run_stack.sh
+
+test: setup train
+	$(ACT_PY) -m pytest -ra $(PYTEST_ARGS)
+
+test-fast: $(ACT_VENV)/.stamp
+	$(ACT_PY) -m pytest -ra -m "not e2e and not rasa and not slow" $(PYTEST_ARGS)
+
+bench: setup db train
+	$(ACT_PY) bench/turn_latency.py
+
+# Re-resolve the locked requirements from requirements/*.in (needs the network).
+lock:
+	rm -rf /tmp/lock-rasa /tmp/lock-act
+	$(PY310) -m venv /tmp/lock-rasa && /tmp/lock-rasa/bin/pip install -q -r requirements/rasa.in
+	/tmp/lock-rasa/bin/pip freeze --exclude-editable | sort -f > requirements/rasa.lock.txt
+	$(PY311) -m venv /tmp/lock-act && /tmp/lock-act/bin/pip install -q -r requirements/actions.in
+	/tmp/lock-act/bin/pip freeze --exclude-editable | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/' | sort -f > requirements/actions.lock.txt
+
+clean:
+	rm -rf var .venv

@@ -1,0 +1,131 @@
+"""Conversation-level actions: policy FAQ answers from the database, the human
+request, promotions, the fallback's "Did you mean …?" and leaving a form."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import slots as S
+from actions.intent_labels import INTENT_LABELS
+from actions.runtime import ServiceUnavailable, call_service
+from shop.services.policies import get_policy
+from shop.services.promotions import sale_products
+
+FAQ_PREFIX = "faq/"
+
+
+def faq_key(tracker: Tracker) -> str | None:
+    """The policy key the response selector picked (``"faq/shipping_cost"`` ->
+    ``"shipping_cost"``), or ``None``."""
+    selector = (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
+    key = ((selector.get("response") or {}).get("intent_response_key")) or ""
+    return key[len(FAQ_PREFIX):] if key.startswith(FAQ_PREFIX) else None
+
+
+async def _utter_policy(dispatcher: CollectingDispatcher, key: str | None) -> bool:
+    if not key:
+        return False
+    try:
+        policy = await call_service(get_policy, key=key)
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_unavailable")
+        return True
+    if policy is None:
+        return False
+    dispatcher.utter_message(text=policy.text)
+    return True
+
+
+class ActionAnswerFaq(Action):
+    """Answer a shipping/returns/payment question with the policy text in the DB."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if not await _utter_policy(dispatcher, faq_key(tracker)):
+            dispatcher.utter_message(response="utter_faq_unknown")
+        return []
+
+
+class ActionRequestHuman(Action):
+    """Tell the shopper how to reach a person (live handoff comes with agent assist)."""
+
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if not await _utter_policy(dispatcher, "contact_support"):
+            dispatcher.utter_message(response="utter_human_unavailable")
+        return []
+
+
+class ActionPromoInquiry(Action):
+    """What's on sale today, from the catalog; never an invented code."""
+
+    def name(self) -> str:
+        return "action_promo_inquiry"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        await _utter_policy(dispatcher, "promotions")
+        try:
+            cards = await call_service(sale_products, limit=5)
+        except ServiceUnavailable:
+            return []
+        if cards:
+            lines = "\n".join(f"{i}. {c.one_line()}" for i, c in enumerate(cards, start=1))
+            dispatcher.utter_message(text=f"A few of our biggest markdowns right now:\n{lines}")
+            dispatcher.utter_message(json_message={"type": "product_cards", "cards": [c.as_payload() for c in cards]})
+            return [SlotSet(S.LAST_RESULTS, [c.id for c in cards]), SlotSet(S.LAST_SEARCH, None)]
+        return []
+
+
+class ActionDefaultAskAffirmation(Action):
+    """First stage of the two-stage fallback: "Did you mean …?" in plain words."""
+
+    def name(self) -> str:
+        return "action_default_ask_affirmation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        ranking = [
+            r for r in (tracker.latest_message.get("intent_ranking") or [])
+            if r.get("name") not in (None, "nlu_fallback", "out_of_scope")
+        ]
+        if not ranking or ranking[0]["name"] not in INTENT_LABELS:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        top = ranking[0]["name"]
+        dispatcher.utter_message(
+            response="utter_ask_affirmation",
+            intent_label=INTENT_LABELS[top],
+            buttons=[
+                {"title": "Yes", "payload": f"/{top}"},
+                {"title": "No, something else", "payload": "/out_of_scope"},
+            ],
+        )
+        return []
+
+
+FORM_SLOTS = (S.ORDER_NUMBER, S.ORDER_EMAIL, S.CONFIRM_CANCEL, S.NEW_ADDRESS,
+              S.RETURN_ITEM, S.RETURN_REASON, S.RETURN_REFUSAL)
+
+
+class ActionStopForm(Action):
+    """Leave whatever form is active and forget its unfinished answers (the
+    verified order and the failure count stay)."""
+
+    def name(self) -> str:
+        return "action_stop_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_stopped")
+        keep_verified = S.verified_pair(tracker) is not None
+        events: list[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
+        for name in FORM_SLOTS:
+            if keep_verified and name in (S.ORDER_NUMBER, S.ORDER_EMAIL):
+                continue
+            events.append(SlotSet(name, None))
+        return events

@@ -1,0 +1,31 @@
+"""How intents are named to shoppers when the assistant asks "Did you mean …?"
+(two-stage fallback). Data, not logic: add a line when you add an intent."""
+
+INTENT_LABELS: dict[str, str] = {
+    "greet": "say hello",
+    "goodbye": "say goodbye",
+    "thanks": "say thanks",
+    "bot_challenge": "ask whether I'm a bot",
+    "ask_capabilities": "ask what I can do",
+    "search_products": "look for a product",
+    "refine_search": "narrow down the last search",
+    "more_results": "see more results",
+    "product_details": "see a product's details",
+    "ask_product_question": "ask about a product",
+    "compare_products": "compare products",
+    "ask_recommendation": "get a recommendation",
+    "order_status": "check an order's status",
+    "cancel_order": "cancel an order",
+    "change_shipping_address": "change a delivery address",
+    "start_return": "return an item",
+    "faq": "ask about shipping, returns or payment",
+    "promo_inquiry": "ask about discounts",
+    "request_human": "talk to a person",
+    "affirm": "say yes",
+    "deny": "say no",
+    "stop": "stop what we're doing",
+    "inform": "give me some details",
+    "chitchat": "chat a bit",
+    "complain": "tell me something went wrong",
+    "out_of_scope": "ask about something else",
+}

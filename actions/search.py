@@ -1,0 +1,261 @@
+"""Product actions: search, refine, "show me more", details, compare, questions and
+(for now, popularity-based) recommendations.
+
+Replies are a text message (numbered list, readable on any channel) plus a custom
+payload ``{"type": "product_cards", "cards": [...]}`` the web widget renders.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import slots as S
+from actions.runtime import ServiceUnavailable, call_service
+from shop.services import product_answers
+from shop.services.catalog import ProductCard, find_brand_in_text, get_cards, product_details
+from shop.services.search import SearchQuery, SearchResult, get_search_backend
+from shop.services.text_parse import parse_ordinal, parse_price_range
+from shop.settings import get_settings
+
+RELAXED_WORDS = {
+    "keywords": "some of your words", "use_case": "the activity", "colour": "the colour",
+    "size": "the size", "brand": "the brand", "price": "the price range", "gender": "the fit (men's/women's)",
+}
+
+
+def _price_from_entity(value: Any) -> int | None:
+    try:
+        return int(round(float(str(value).replace("$", "").replace(",", "")) * 100))
+    except (TypeError, ValueError):
+        return None
+
+
+def query_from_message(tracker: Tracker, *, base: dict[str, Any] | None = None) -> SearchQuery:
+    """A query from the latest message's entities and text, on top of ``base``
+    (a previous query as a dict) when refining."""
+    fields: dict[str, Any] = dict(base or {})
+    fields.pop("offset", None)
+    text = S.latest_text(tracker)
+    entities = S.latest_entities(tracker)
+    for name in S.SEARCH_ENTITIES:
+        if entities.get(name):
+            fields[name] = str(entities[name])[:100]
+    low, high = parse_price_range(text)
+    low = low if low is not None else _price_from_entity(entities.get("price_min"))
+    high = high if high is not None else _price_from_entity(entities.get("price_max"))
+    if low is not None:
+        fields["price_min_cents"] = low
+    if high is not None:
+        fields["price_max_cents"] = high
+    if base is None:
+        fields["text"] = text
+    fields["limit"] = get_settings().search_page_size
+    return SearchQuery(**fields)
+
+
+def _search(session: Any, *, query: SearchQuery, backend: str = "sql") -> SearchResult:
+    if not query.brand:
+        brand = find_brand_in_text(session, text=query.text)
+        if brand is not None:
+            query = SearchQuery(**{**asdict(query), "brand": brand.slug})
+    return get_search_backend(backend).search(session, query)
+
+
+def _cards_message(cards: list[ProductCard], start: int) -> str:
+    return "\n".join(f"{start + i}. {card.one_line()}" for i, card in enumerate(cards))
+
+
+def _utter_results(dispatcher: CollectingDispatcher, result: SearchResult) -> list[EventType]:
+    if not result.cards:
+        dispatcher.utter_message(response="utter_no_results")
+        return [SlotSet(S.LAST_RESULTS, [])]
+    if result.relaxed:
+        dropped = ", ".join(RELAXED_WORDS.get(r, r) for r in result.relaxed)
+        dispatcher.utter_message(response="utter_search_relaxed", dropped=dropped)
+    start = result.query.offset + 1
+    end = result.query.offset + len(result.cards)
+    dispatcher.utter_message(
+        text=f"Here {'is' if len(result.cards) == 1 else 'are'} {start}–{end} of {result.total}:\n"
+        + _cards_message(result.cards, start)
+    )
+    dispatcher.utter_message(json_message={"type": "product_cards", "cards": [c.as_payload() for c in result.cards]})
+    buttons = [{"title": "Show more", "payload": "/more_results"}] if result.has_more else []
+    dispatcher.utter_message(response="utter_search_followup", buttons=buttons)
+    return [
+        SlotSet(S.LAST_SEARCH, asdict(result.query)),
+        SlotSet(S.LAST_RESULTS, [c.id for c in result.cards]),
+    ]
+
+
+async def _run_search(dispatcher: CollectingDispatcher, query: SearchQuery) -> list[EventType]:
+    try:
+        result = await call_service(_search, query=query)
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_unavailable")
+        return []
+    return _utter_results(dispatcher, result)
+
+
+class ActionSearchProducts(Action):
+    def name(self) -> str:
+        return "action_search_products"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return await _run_search(dispatcher, query_from_message(tracker))
+
+
+class ActionRefineSearch(Action):
+    """"cheaper", "in blue", "size M": the last search with one thing changed."""
+
+    def name(self) -> str:
+        return "action_refine_search"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        base = tracker.get_slot(S.LAST_SEARCH)
+        if not isinstance(base, dict):
+            return await _run_search(dispatcher, query_from_message(tracker))
+        query = query_from_message(tracker, base=base)
+        text = S.latest_text(tracker).lower()
+        if re.search(r"\b(cheaper|less expensive|lower price|budget)\b", text) and query.price_max_cents == base.get(
+            "price_max_cents"
+        ):
+            shown = tracker.get_slot(S.LAST_RESULTS) or []
+            try:
+                cards = await call_service(get_cards, product_ids=[int(i) for i in shown])
+            except ServiceUnavailable:
+                cards = []
+            if cards:
+                cheapest = min(c.price_cents for c in cards)
+                query = SearchQuery(**{**asdict(query), "price_max_cents": max(0, cheapest - 1)})
+        return await _run_search(dispatcher, query)
+
+
+class ActionMoreResults(Action):
+    def name(self) -> str:
+        return "action_more_results"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        base = tracker.get_slot(S.LAST_SEARCH)
+        if not isinstance(base, dict):
+            dispatcher.utter_message(response="utter_no_previous_search")
+            return []
+        fields = {**base, "offset": int(base.get("offset", 0)) + int(base.get("limit", 5))}
+        return await _run_search(dispatcher, SearchQuery(**fields))
+
+
+def _pick(tracker: Tracker, *, default_first: bool) -> int | None:
+    """The product id the shopper points at: by position in the last results, else
+    the product in focus, else (optionally) the first result."""
+    shown = [int(i) for i in (tracker.get_slot(S.LAST_RESULTS) or [])]
+    position = parse_ordinal(S.latest_text(tracker))
+    if position is not None and shown:
+        if position == -1:
+            return shown[-1]
+        if 1 <= position <= len(shown):
+            return shown[position - 1]
+    focus = tracker.get_slot(S.FOCUS_PRODUCT)
+    if focus:
+        return int(focus)
+    return shown[0] if shown and default_first else None
+
+
+class ActionProductDetails(Action):
+    def name(self) -> str:
+        return "action_product_details"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        product_id = _pick(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
+        if product_id is None:
+            dispatcher.utter_message(response="utter_which_product")
+            return []
+        try:
+            details = await call_service(product_details, product_id=product_id)
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        if details is None:
+            dispatcher.utter_message(response="utter_product_gone")
+            return [SlotSet(S.FOCUS_PRODUCT, None)]
+        dispatcher.utter_message(text=product_answers.describe(details))
+        dispatcher.utter_message(json_message={"type": "product_cards", "cards": [details.card.as_payload()]})
+        return [SlotSet(S.FOCUS_PRODUCT, float(product_id))]
+
+
+class ActionCompareProducts(Action):
+    def name(self) -> str:
+        return "action_compare_products"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        shown = [int(i) for i in (tracker.get_slot(S.LAST_RESULTS) or [])]
+        positions = product_answers.positions_in(S.latest_text(tracker), len(shown))
+        ids = [shown[p - 1] for p in positions] if positions else shown[:2]
+        if len(ids) < 2:
+            dispatcher.utter_message(response="utter_compare_need_two")
+            return []
+        try:
+            details = [await call_service(product_details, product_id=i) for i in ids[:3]]
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        found = [d for d in details if d is not None]
+        if len(found) < 2:
+            dispatcher.utter_message(response="utter_compare_need_two")
+            return []
+        dispatcher.utter_message(text=product_answers.compare(found))
+        return []
+
+
+class ActionAnswerProductQuestion(Action):
+    """Answer from the product's own data; say so plainly when the data is silent."""
+
+    def name(self) -> str:
+        return "action_answer_product_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        product_id = _pick(tracker, default_first=True)
+        if product_id is None:
+            dispatcher.utter_message(response="utter_which_product")
+            return []
+        try:
+            details = await call_service(product_details, product_id=product_id)
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        if details is None:
+            dispatcher.utter_message(response="utter_product_gone")
+            return []
+        entities = S.latest_entities(tracker)
+        answer = product_answers.answer_question(details, S.latest_text(tracker), size=entities.get("size"),
+                                                 colour=entities.get("colour"))
+        if answer is None:
+            dispatcher.utter_message(response="utter_product_question_unknown", title=details.card.title)
+        else:
+            dispatcher.utter_message(text=answer)
+        return [SlotSet(S.FOCUS_PRODUCT, float(product_id))]
+
+
+class ActionRecommendProducts(Action):
+    """Best-rated products that fit what the shopper said. (The preference model of
+    the recommendations issue replaces the ranking; the reply shape stays.)"""
+
+    def name(self) -> str:
+        return "action_recommend_products"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        query = query_from_message(tracker)
+        query = SearchQuery(**{**asdict(query), "text": ""})
+        try:
+            result = await call_service(_search, query=query)
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        if result.cards:
+            dispatcher.utter_message(response="utter_recommend_intro")
+        return _utter_results(dispatcher, result)

@@ -1,0 +1,44 @@
+"""Slot names and small helpers shared by the actions (one place for the names)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+ORDER_NUMBER = "order_number"
+ORDER_EMAIL = "order_email"
+ORDER_VERIFIED = "order_verified"      # "number|email" of the pair last verified
+ORDER_STATUS = "order_status"
+LOOKUP_FAILURES = "lookup_failures"
+CONFIRM_CANCEL = "confirm_cancel"
+NEW_ADDRESS = "new_address"
+RETURN_ITEM = "return_item"
+RETURN_REASON = "return_reason"
+RETURN_REFUSAL = "return_refusal"
+LAST_SEARCH = "last_search"
+LAST_RESULTS = "last_results"
+FOCUS_PRODUCT = "focus_product"
+
+SEARCH_ENTITIES = ("category", "brand", "colour", "size", "gender", "use_case")
+
+
+def verified_pair(tracker: Tracker) -> tuple[str, str] | None:
+    """``(order_number, email)`` when the pair in the slots has been verified."""
+    number, email = tracker.get_slot(ORDER_NUMBER), tracker.get_slot(ORDER_EMAIL)
+    if number and email and tracker.get_slot(ORDER_VERIFIED) == f"{number}|{email}":
+        return str(number), str(email)
+    return None
+
+
+def latest_entities(tracker: Tracker) -> dict[str, Any]:
+    """The first value of each entity in the latest user message."""
+    out: dict[str, Any] = {}
+    for entity in tracker.latest_message.get("entities", []) or []:
+        out.setdefault(entity.get("entity"), entity.get("value"))
+    return out
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The latest user message text ('' when there is none)."""
+    return str(tracker.latest_message.get("text") or "")

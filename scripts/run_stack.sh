@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server on the embedded defaults (SQLite shop
+# database, SQLite tracker store), wait until both answer, print the URLs, and stop
+# both on Ctrl-C. Ports: ACTION_PORT (5055) and RASA_PORT (5005).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+ACTION_PORT=${ACTION_PORT:-5055}
+RASA_PORT=${RASA_PORT:-5005}
+MODEL=${MODEL:-var/rasa-models/shop.tar.gz}
+mkdir -p var/log
+
+export PYTHONPATH="$ROOT"
+export ACTION_SERVER_URL="http://127.0.0.1:${ACTION_PORT}/webhook"
+export RASA_TRACKER_DIALECT=${RASA_TRACKER_DIALECT:-sqlite}
+export RASA_TRACKER_HOST=${RASA_TRACKER_HOST:-}
+export RASA_TRACKER_DB=${RASA_TRACKER_DB:-$ROOT/var/tracker.db}
+export RASA_TELEMETRY_ENABLED=false
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+.venv/actions/bin/python -m rasa_sdk --actions actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
+pids+=($!)
+.venv/rasa/bin/rasa run --model "$MODEL" --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
+  --port "$RASA_PORT" --cors "*" >var/log/rasa.log 2>&1 &
+pids+=($!)
+
+wait_for() {  # url name seconds
+  for _ in $(seq 1 "$3"); do
+    curl -fsS "$1" >/dev/null 2>&1 && return 0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { echo "$2 exited; see var/log/"; tail -20 var/log/*.log; exit 1; }; done
+    sleep 1
+  done
+  echo "$2 did not start within $3 s; see var/log/"; exit 1
+}
+wait_for "http://127.0.0.1:${ACTION_PORT}/health" "action server" 120
+wait_for "http://127.0.0.1:${RASA_PORT}/" "Rasa server" 300
+
+cat <<MSG
+
+Shop assistant is running.
+  Rasa server (REST):   http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook
+  Rasa server (socket.io, for the web widget): http://127.0.0.1:${RASA_PORT}/socket.io
+  Action server:        http://127.0.0.1:${ACTION_PORT}/webhook
+  Logs:                 var/log/rasa.log, var/log/actions.log
+Try it:
+  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"waterproof hiking boots under 150"}'
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"

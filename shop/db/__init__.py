@@ -1,0 +1,1 @@
+"""Shop database: ORM schema, engine/session factories and migrations."""

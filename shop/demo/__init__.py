@@ -1,0 +1,1 @@
+"""Demo shop: vocabulary, policies and the seeded data generator."""

@@ -1,0 +1,1 @@
+"""Business logic the actions call: plain functions over a SQLAlchemy session."""

@@ -1,0 +1,170 @@
+"""Catalog reads: product cards, product details and the shop's vocabulary.
+
+A *card* is the compact dict the widget renders (and the REST channel passes on as a
+custom payload); its keys are a public contract:
+``id, title, brand, price, price_cents, currency, image_url, rating, rating_count,
+in_stock_sizes, colours, url``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from shop.db.schema import Brand, Category, Product, Review
+from shop.services.money import format_money
+
+SIZE_ORDER = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL")
+
+
+def _size_key(size: str) -> tuple[int, float, str]:
+    if size in SIZE_ORDER:
+        return (0, SIZE_ORDER.index(size), size)
+    try:
+        return (1, float(size), size)
+    except ValueError:
+        return (2, 0.0, size)
+
+
+@dataclass(frozen=True)
+class ProductCard:
+    """What a shopper sees of a product in a list."""
+
+    id: int
+    title: str
+    brand: str | None
+    price: str
+    price_cents: int
+    currency: str
+    image_url: str | None
+    rating: float | None
+    rating_count: int
+    in_stock_sizes: list[str]
+    colours: list[str]
+    url: str
+
+    def as_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def one_line(self) -> str:
+        rating = f", {self.rating:.1f}★" if self.rating else ""
+        brand = f"{self.brand} " if self.brand and not self.title.startswith(self.brand) else ""
+        return f"{brand}{self.title} — {self.price}{rating}"
+
+
+def product_card(product: Product) -> ProductCard:
+    """A card from a product loaded with its brand and variants."""
+    sizes = sorted({v.size for v in product.variants if v.stock > 0 and v.size}, key=_size_key)
+    colours = sorted({v.colour for v in product.variants if v.stock > 0 and v.colour})
+    return ProductCard(
+        id=product.id,
+        title=product.title,
+        brand=product.brand.name if product.brand else None,
+        price=format_money(product.price_cents, product.currency),
+        price_cents=product.price_cents,
+        currency=product.currency,
+        image_url=product.image_url,
+        rating=round(product.rating_avg, 2) if product.rating_avg is not None else None,
+        rating_count=product.rating_count,
+        in_stock_sizes=sizes,
+        colours=colours,
+        url=f"/products/{product.handle}",
+    )
+
+
+def load_products(session: Session, *, product_ids: list[int]) -> list[Product]:
+    """Active products with brand, category and variants, in the order of ``product_ids``."""
+    if not product_ids:
+        return []
+    rows = session.scalars(
+        select(Product)
+        .where(Product.id.in_(product_ids), Product.is_active.is_(True))
+        .options(selectinload(Product.brand), selectinload(Product.category), selectinload(Product.variants))
+    ).all()
+    by_id = {p.id: p for p in rows}
+    return [by_id[i] for i in product_ids if i in by_id]
+
+
+def get_cards(session: Session, *, product_ids: list[int]) -> list[ProductCard]:
+    """Cards for ``product_ids`` (missing or inactive ones are skipped), in order."""
+    return [product_card(p) for p in load_products(session, product_ids=product_ids)]
+
+
+@dataclass(frozen=True)
+class ProductDetails:
+    """Everything factual about one product, for a detail answer."""
+
+    card: ProductCard
+    category: str | None
+    gender: str
+    description: str
+    attributes: dict[str, Any]
+    stock: list[tuple[str | None, str | None, int]]
+    reviews: list[tuple[int, str, str]]
+    compare_at: str | None
+
+
+def product_details(session: Session, *, product_id: int, max_reviews: int = 3) -> ProductDetails | None:
+    """Details of one active product with up to ``max_reviews`` recent reviews, or ``None``."""
+    products = load_products(session, product_ids=[product_id])
+    if not products:
+        return None
+    product = products[0]
+    reviews = session.execute(
+        select(Review.rating, Review.title, Review.body)
+        .where(Review.product_id == product_id)
+        .order_by(Review.created_at.desc(), Review.id.desc())
+        .limit(max_reviews)
+    ).all()
+    stock = sorted(((v.size, v.colour, v.stock) for v in product.variants),
+                   key=lambda t: (_size_key(t[0] or ""), t[1] or ""))
+    return ProductDetails(
+        card=product_card(product),
+        category=product.category.name if product.category else None,
+        gender=product.gender,
+        description=product.description,
+        attributes=dict(product.attributes or {}),
+        stock=stock,
+        reviews=[tuple(r) for r in reviews],
+        compare_at=format_money(product.compare_at_cents, product.currency) if product.compare_at_cents else None,
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def resolve_category(session: Session, *, value: str | None) -> Category | None:
+    """The category named by a slug or a name, case-insensitively (``"Jackets"``,
+    ``"jackets"``, ``"hiking-boots"``), or ``None``."""
+    if not value:
+        return None
+    slug = _slug(str(value)[:100])
+    return session.scalar(select(Category).where(Category.slug == slug)) or session.scalar(
+        select(Category).where(Category.name.ilike(str(value)[:100]))
+    )
+
+
+def resolve_brand(session: Session, *, value: str | None) -> Brand | None:
+    """The brand named by a slug or a name, case-insensitively, or ``None``."""
+    if not value:
+        return None
+    slug = _slug(str(value)[:100])
+    return session.scalar(select(Brand).where(Brand.slug == slug)) or session.scalar(
+        select(Brand).where(Brand.name.ilike(str(value)[:100]))
+    )
+
+
+def find_brand_in_text(session: Session, *, text: str) -> Brand | None:
+    """A brand whose name occurs in ``text`` as whole words (longest name wins)."""
+    lowered = f" {' '.join(re.findall(r'[a-z0-9&]+', text.lower()[:2000]))} "
+    brands = sorted(session.scalars(select(Brand)), key=lambda b: -len(b.name))
+    for brand in brands:
+        name = " ".join(re.findall(r"[a-z0-9&]+", brand.name.lower()))
+        if name and f" {name} " in lowered:
+            return brand
+    return None

@@ -1,0 +1,202 @@
+"""Orders: identity-checked lookup, status summaries, cancellation, address changes.
+
+Every function that reveals or changes an order takes the order number *and* the
+email on the order. A wrong pair, an unknown number and another customer's number
+all give the same answer (``None`` / ``"not_found"``), so nothing leaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from shop.db.schema import Order, OrderItem, OrderStatusEvent, ProductVariant
+from shop.services.money import format_money
+from shop.services.text_parse import Address
+
+CANCELLABLE = frozenset({"pending", "processing"})
+ADDRESS_CHANGEABLE = frozenset({"pending", "processing"})
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One line of an order as shown to its owner."""
+
+    item_id: int
+    title: str
+    size: str | None
+    colour: str | None
+    quantity: int
+    unit_price: str
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """What the owner of an order may see about it."""
+
+    number: str
+    status: str
+    placed_on: str
+    total: str
+    lines: list[OrderLine]
+    shipping_method: str
+    carrier: str | None = None
+    tracking_number: str | None = None
+    shipped_on: str | None = None
+    delivered_on: str | None = None
+    estimated_delivery: str | None = None
+    ship_to: str = ""
+    history: list[tuple[str, str]] = field(default_factory=list)
+
+    def status_sentence(self) -> str:
+        """One plain sentence about where the order is."""
+        n = f"Order #{self.number}"
+        if self.status == "delivered":
+            return f"{n} was delivered on {self.delivered_on}."
+        if self.status == "shipped":
+            track = f" with {self.carrier}, tracking number {self.tracking_number}" if self.tracking_number else ""
+            eta = f" It should arrive by {self.estimated_delivery}." if self.estimated_delivery else ""
+            return f"{n} shipped on {self.shipped_on}{track}.{eta}"
+        if self.status == "cancelled":
+            return f"{n} was cancelled."
+        return f"{n} was placed on {self.placed_on} and is being prepared ({self.status}); it hasn't shipped yet."
+
+
+def _normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def verify_order(session: Session, *, order_number: str, email: str) -> Order | None:
+    """The order with this number whose customer has this email, or ``None``.
+
+    ``None`` for an unknown number, a wrong email and another customer's order alike.
+    """
+    if not order_number or not email:
+        return None
+    order = session.scalar(
+        select(Order)
+        .where(Order.number == order_number.strip().lstrip("#"))
+        .options(selectinload(Order.customer), selectinload(Order.items), selectinload(Order.events))
+    )
+    if order is None or _normalise_email(order.customer.email) != _normalise_email(email):
+        return None
+    return order
+
+
+def _day(value: datetime | None) -> str | None:
+    return value.strftime("%B %-d, %Y") if value else None
+
+
+def summarize_order(order: Order, *, transit_days: int = 5) -> OrderSummary:
+    """An :class:`OrderSummary` of a verified order."""
+    eta = None
+    if order.status == "shipped" and order.shipped_at:
+        eta = _day(order.shipped_at + timedelta(days=transit_days))
+    lines = [
+        OrderLine(i.id, i.title, i.size, i.colour, i.quantity, format_money(i.unit_price_cents, order.currency))
+        for i in order.items
+    ]
+    return OrderSummary(
+        number=order.number,
+        status=order.status,
+        placed_on=_day(order.placed_at) or "",
+        total=format_money(order.total_cents, order.currency),
+        lines=lines,
+        shipping_method=order.shipping_method,
+        carrier=order.carrier,
+        tracking_number=order.tracking_number,
+        shipped_on=_day(order.shipped_at),
+        delivered_on=_day(order.delivered_at),
+        estimated_delivery=eta,
+        ship_to=f"{order.ship_line1}, {order.ship_city} {order.ship_postcode}",
+        history=[(e.status, _day(e.at) or "") for e in order.events],
+    )
+
+
+def lookup_order(session: Session, *, order_number: str, email: str) -> OrderSummary | None:
+    """The summary of the order if the number and email match, else ``None``."""
+    order = verify_order(session, order_number=order_number, email=email)
+    return summarize_order(order) if order else None
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """Outcome of a cancel or address change. ``reason`` is one of ``"ok"``,
+    ``"not_found"``, ``"already_shipped"``, ``"already_cancelled"``, ``"delivered"``."""
+
+    ok: bool
+    reason: str
+    order_number: str | None = None
+    detail: str = ""
+
+
+def _blocked_reason(order: Order) -> str:
+    if order.status == "cancelled":
+        return "already_cancelled"
+    if order.status == "delivered":
+        return "delivered"
+    return "already_shipped"
+
+
+def cancel_order(session: Session, *, order_number: str, email: str, now: datetime) -> ChangeResult:
+    """Cancel a verified order that has not shipped, record the status change and put
+    the items back in stock. Safe against a concurrent status change: the update only
+    applies while the order is still cancellable."""
+    order = verify_order(session, order_number=order_number, email=email)
+    if order is None:
+        return ChangeResult(False, "not_found")
+    if order.status not in CANCELLABLE:
+        return ChangeResult(False, _blocked_reason(order), order.number)
+    updated = session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status.in_(CANCELLABLE))
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if updated != 1:
+        session.refresh(order)
+        return ChangeResult(False, _blocked_reason(order), order.number)
+    session.add(OrderStatusEvent(order_id=order.id, status="cancelled", at=now, note="cancelled by customer in chat"))
+    for item in order.items:
+        if item.variant_id is not None:
+            session.execute(
+                update(ProductVariant)
+                .where(ProductVariant.id == item.variant_id)
+                .values(stock=ProductVariant.stock + item.quantity)
+            )
+    session.flush()
+    refund = format_money(order.total_cents, order.currency)
+    return ChangeResult(True, "ok", order.number, detail=refund)
+
+
+def change_shipping_address(
+    session: Session, *, order_number: str, email: str, address: Address, now: datetime
+) -> ChangeResult:
+    """Point a verified, not yet shipped order at a new address and record it."""
+    order = verify_order(session, order_number=order_number, email=email)
+    if order is None:
+        return ChangeResult(False, "not_found")
+    if order.status not in ADDRESS_CHANGEABLE:
+        return ChangeResult(False, _blocked_reason(order), order.number)
+    order.ship_line1 = address.line1
+    order.ship_line2 = address.line2
+    order.ship_city = address.city
+    order.ship_postcode = address.postcode
+    order.ship_country = address.country
+    session.add(OrderStatusEvent(order_id=order.id, status=order.status, at=now,
+                                 note="shipping address changed by customer in chat"))
+    session.flush()
+    return ChangeResult(True, "ok", order.number, detail=address.one_line())
+
+
+def count_orders(session: Session) -> int:
+    """Number of orders in the shop (used by health checks and tests)."""
+    return int(session.scalar(select(func.count()).select_from(Order)) or 0)
+
+
+def order_items(session: Session, *, order_id: int) -> list[OrderItem]:
+    """The items of an order, in order."""
+    return list(session.scalars(select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id)))

@@ -1,0 +1,81 @@
+"""Shared fixtures.
+
+``db_url`` runs a test once on SQLite (a fresh file) and once on PostgreSQL. The
+PostgreSQL run uses a throw-away database on the server at
+``SHOP_TEST_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``)
+and skips, saying why, when that server does not answer.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from shop.db.engine import get_engine
+from shop.db.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "SHOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _pg_unavailable_reason() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except (OperationalError, ImportError) as exc:
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """Admin URL of a reachable PostgreSQL server, or skip with the reason."""
+    reason = _pg_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    yield PG_ADMIN_URL
+
+
+def _create_pg_database(admin_url: str) -> str:
+    name = f"shop_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(admin_url: str, url: str) -> None:
+    get_engine(url).dispose()
+    name = make_url(url).database
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """URL of an empty, fully migrated shop database (SQLite file or PostgreSQL)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+        upgrade(url)
+        yield url
+        get_engine(url).dispose()
+        return
+    admin_url = request.getfixturevalue("pg_server_url")
+    url = _create_pg_database(admin_url)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _drop_pg_database(admin_url, url)

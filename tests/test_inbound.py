@@ -1,0 +1,54 @@
+"""The checks every channel applies to inbound messages (bot/inbound.py)."""
+
+from __future__ import annotations
+
+import json
+
+from bot.inbound import (
+    EMPTY_REPLY,
+    check_message,
+    clean_text,
+    decode_body,
+    sign_customer_id,
+    verified_metadata,
+)
+
+
+def test_decode_body_tolerates_invalid_utf8() -> None:
+    raw = b'{"sender": "s1", "message": "caf\xc3\xa9 \xff\xfe boots"}'
+    body = decode_body(raw)
+    assert body is not None and body["sender"] == "s1"
+    assert "\ufffd" in body["message"] and "boots" in body["message"]
+
+
+def test_decode_body_rejects_non_objects() -> None:
+    assert decode_body(b"\x00\x01\x02binary") is None
+    assert decode_body(b"[1, 2]") is None
+    assert decode_body(b"") is None
+    assert decode_body(b"[" * 100_000) is None
+
+
+def test_clean_text_strips_control_chars_and_surrogates() -> None:
+    assert clean_text("  hi\x00\x07 there\n ") == "hi   there"
+    assert "\ud800" not in clean_text("bad \ud800 surrogate")
+
+
+def test_check_message() -> None:
+    assert check_message("", max_chars=2000) == EMPTY_REPLY
+    assert check_message("   ", max_chars=2000) == EMPTY_REPLY
+    assert "10,000 characters" in (check_message("a" * 10_000, max_chars=2000) or "")
+    assert check_message("\ufffd\ufffd", max_chars=2000) is not None
+    assert check_message("🥾🥾", max_chars=2000) is None
+    assert check_message("where is my order", max_chars=2000) is None
+
+
+def test_customer_id_needs_a_valid_signature() -> None:
+    secret = "s3cret"
+    good = {"customer_id": "42", "customer_sig": sign_customer_id("42", secret), "locale": "en"}
+    assert verified_metadata(good, secret=secret) == {"customer_id": "42", "locale": "en"}
+    forged = {"customer_id": "43", "customer_sig": sign_customer_id("42", secret)}
+    assert verified_metadata(forged, secret=secret) == {}
+    assert verified_metadata({"customer_id": "42"}, secret=secret) == {}
+    assert verified_metadata(good, secret="") == {"locale": "en"}
+    assert verified_metadata("not a dict", secret=secret) == {}
+    assert json.dumps(verified_metadata({"evil": {"x": 1}}, secret=secret)) == "{}"

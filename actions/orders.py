@@ -9,6 +9,7 @@ gets the same answer whether the order exists or not, and after
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from datetime import datetime, timezone
 from typing import Any
 
@@ -52,8 +53,9 @@ class OrderIdentityValidation(FormValidationAction):
     """Validation shared by every order form: parse the number and email, then
     verify the pair once both are known."""
 
-    def name(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str:
+        """``validate_<form name>`` of the concrete form."""
 
     async def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

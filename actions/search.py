@@ -81,10 +81,8 @@ def _utter_results(dispatcher: CollectingDispatcher, result: SearchResult) -> li
         dispatcher.utter_message(response="utter_search_relaxed", dropped=dropped)
     start = result.query.offset + 1
     end = result.query.offset + len(result.cards)
-    dispatcher.utter_message(
-        text=f"Here {'is' if len(result.cards) == 1 else 'are'} {start}–{end} of {result.total}:\n"
-        + _cards_message(result.cards, start)
-    )
+    heading = "Here's the one match:" if result.total == 1 else f"Here are {start}–{end} of {result.total}:"
+    dispatcher.utter_message(text=f"{heading}\n" + _cards_message(result.cards, start))
     dispatcher.utter_message(json_message={"type": "product_cards", "cards": [c.as_payload() for c in result.cards]})
     buttons = [{"title": "Show more", "payload": "/more_results"}] if result.has_more else []
     dispatcher.utter_message(response="utter_search_followup", buttons=buttons)
@@ -160,6 +158,7 @@ def _pick(tracker: Tracker, *, default_first: bool) -> int | None:
             return shown[-1]
         if 1 <= position <= len(shown):
             return shown[position - 1]
+        return None  # a position that wasn't shown: ask rather than guess
     focus = tracker.get_slot(S.FOCUS_PRODUCT)
     if focus:
         return int(focus)

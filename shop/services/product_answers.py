@@ -142,7 +142,7 @@ def answer_question(
         return f"The {title} has a {fit} fit." if fit else None
     if re.search(r"\b(price|cost|how much)\b", text):
         return f"The {title} costs {details.card.price}."
-    if re.search(r"\b(rating|reviews?|good|worth)\b", text):
+    if re.search(r"\b(ratings?|rated|reviews?|worth it|any good)\b", text):
         if details.card.rating:
             return f"The {title} is rated {details.card.rating:.1f}/5 by {details.card.rating_count} shoppers."
         return f"The {title} has no reviews yet."

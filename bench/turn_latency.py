@@ -1,0 +1,88 @@
+"""Turn latency over the REST channel: p50/p95 for a turn with no custom action
+("hi") and for an order-status turn (the email that completes the order form: form
+validation with a DB check, then the status action).
+
+Starts its own action server and Rasa server on a freshly generated demo shop
+(SQLite), like the end-to-end tests, and prints a table. Needs ``make setup train``.
+
+    .venv/actions/bin/python bench/turn_latency.py [--turns 50] [--scale 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from shop.db.engine import session_scope  # noqa: E402
+from shop.db.migrate import upgrade  # noqa: E402
+from shop.db.schema import Customer, Order  # noqa: E402
+from shop.demo.generate import generate_demo_shop  # noqa: E402
+from tests.stack import RunningStack, missing_prerequisites, new_sender  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by linear interpolation."""
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--turns", type=int, default=50, help="measured turns of each kind (default 50)")
+    parser.add_argument("--scale", type=float, default=1.0, help="demo shop scale (default 1.0)")
+    args = parser.parse_args()
+    reason = missing_prerequisites()
+    if reason:
+        print(reason)
+        return 1
+    workdir = Path(tempfile.mkdtemp(prefix="shop-bench-"))
+    url = f"sqlite:///{workdir / 'shop.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        generate_demo_shop(session, seed=7, as_of=datetime.now(timezone.utc).replace(tzinfo=None),
+                           scale=args.scale, progress=True)
+    with session_scope(url) as session:
+        email = session.scalar(select(Customer.email).where(Customer.id == 1))
+        number = session.scalar(select(Order.number).where(Order.customer_id == 1).limit(1))
+    stack = RunningStack(workdir=workdir, database_url=url, rasa_port=16005, action_port=16055).start()
+    try:
+        for _ in range(5):  # warm-up
+            stack.send(new_sender(), "hi")
+        plain = [timed(lambda: stack.send(new_sender(), "hi")) for _ in range(args.turns)]
+        order_turns = []
+        for _ in range(args.turns):
+            sender = new_sender()
+            stack.send(sender, "where is my order?")
+            stack.send(sender, number)
+            order_turns.append(timed(lambda s=sender: stack.send(s, email)))
+    finally:
+        stack.stop()
+    print(f"\nREST turn latency, {args.turns} turns each (ms):")
+    print(f"{'turn':<34}{'p50':>8}{'p95':>8}{'mean':>8}")
+    for name, values in (("non-action ('hi')", plain), ("order status (form + DB + action)", order_turns)):
+        print(f"{name:<34}{percentile(values, 0.5):8.1f}{percentile(values, 0.95):8.1f}{statistics.mean(values):8.1f}")
+    print(f"ratio order/non-action p50: {percentile(order_turns, 0.5) / percentile(plain, 0.5):.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

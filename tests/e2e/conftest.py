@@ -1,0 +1,123 @@
+"""One real stack for the end-to-end tests: a freshly generated demo shop in SQLite,
+the action server and the Rasa server (trained model from ``make train``)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from shop.db.engine import get_engine, session_scope
+from shop.db.migrate import upgrade
+from shop.db.schema import Customer, Order, OrderItem, Product, Return
+from shop.demo.generate import generate_demo_shop
+from tests.stack import RunningStack, StackError, missing_prerequisites
+
+E2E_SCALE = 0.2
+
+
+@pytest.fixture(scope="session")
+def e2e_workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="shop-e2e-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def e2e_db_url(e2e_workdir: Path) -> str:
+    url = f"sqlite:///{e2e_workdir / 'shop.db'}"
+    upgrade(url)
+    as_of = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    with session_scope(url) as session:
+        generate_demo_shop(session, seed=7, as_of=as_of, scale=E2E_SCALE, progress=False)
+    return url
+
+
+@pytest.fixture(scope="session")
+def stack(e2e_workdir: Path, e2e_db_url: str) -> Iterator[RunningStack]:
+    reason = missing_prerequisites()
+    if reason:
+        pytest.skip(reason)
+    running = RunningStack(workdir=e2e_workdir, database_url=e2e_db_url,
+                           extra_env={"SHOP_IDENTITY_SECRET": "e2e-secret"})
+    try:
+        running.start()
+    except StackError as exc:
+        pytest.fail(str(exc))
+    yield running
+    running.stop()
+    get_engine(e2e_db_url).dispose()
+
+
+class ShopFacts:
+    """Read-only queries the tests use to find orders in a given state."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def persona_email(self) -> str:
+        with session_scope(self.url) as s:
+            return s.scalar(select(Customer.email).where(Customer.id == 1))
+
+    def persona_order(self, kind: str) -> str:
+        """"returnable", "expired", "processing" or "shipped" order of customer 1."""
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        with session_scope(self.url) as s:
+            orders = list(s.scalars(select(Order).where(Order.customer_id == 1).order_by(Order.placed_at.desc())))
+            for o in orders:
+                if kind == "processing" and o.status == "processing":
+                    return o.number
+                if kind == "shipped" and o.status == "shipped":
+                    return o.number
+                if kind == "returnable" and o.status == "delivered" and o.delivered_at and \
+                        now - o.delivered_at < timedelta(days=20):
+                    return o.number
+                if kind == "expired" and o.status == "delivered" and o.delivered_at and \
+                        now - o.delivered_at > timedelta(days=45):
+                    return o.number
+        raise LookupError(f"no {kind} order for the persona")
+
+    def latest_persona_order(self) -> str:
+        with session_scope(self.url) as s:
+            return s.scalar(select(Order.number).where(Order.customer_id == 1).order_by(Order.placed_at.desc()).limit(1))
+
+    def other_customers_order(self) -> str:
+        with session_scope(self.url) as s:
+            return s.scalar(select(Order.number).where(Order.customer_id != 1).order_by(Order.id).limit(1))
+
+    def order(self, number: str) -> Order:
+        with session_scope(self.url) as s:
+            order = s.scalar(select(Order).where(Order.number == number))
+            s.expunge(order)
+            return order
+
+    def order_items(self, number: str) -> list[OrderItem]:
+        with session_scope(self.url) as s:
+            oid = s.scalar(select(Order.id).where(Order.number == number))
+            items = list(s.scalars(select(OrderItem).where(OrderItem.order_id == oid).order_by(OrderItem.id)))
+            for i in items:
+                s.expunge(i)
+            return items
+
+    def returns_for(self, number: str) -> int:
+        with session_scope(self.url) as s:
+            oid = s.scalar(select(Order.id).where(Order.number == number))
+            return int(s.scalar(select(func.count()).select_from(Return).where(Return.order_id == oid)))
+
+    def counts(self) -> dict[str, int]:
+        with session_scope(self.url) as s:
+            return {
+                name: int(s.scalar(select(func.count()).select_from(model)))
+                for name, model in (("orders", Order), ("customers", Customer), ("products", Product),
+                                    ("returns", Return), ("order_items", OrderItem))
+            }
+
+
+@pytest.fixture(scope="session")
+def facts(e2e_db_url: str) -> ShopFacts:
+    return ShopFacts(e2e_db_url)

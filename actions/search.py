@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 from actions import slots as S
 from actions.runtime import ServiceUnavailable, call_service
 from shop.services import product_answers
-from shop.services.catalog import ProductCard, find_brand_in_text, get_cards, product_details
+from shop.services.catalog import ProductCard, ProductDetails, find_brand_in_text, get_cards, product_details
 from shop.services.search import SearchQuery, SearchResult, get_search_backend
 from shop.services.text_parse import parse_ordinal, parse_price_range
 from shop.settings import get_settings
@@ -165,26 +165,38 @@ def _pick(tracker: Tracker, *, default_first: bool) -> int | None:
     return shown[0] if shown and default_first else None
 
 
+async def _pointed_details(
+    dispatcher: CollectingDispatcher, tracker: Tracker, *, default_first: bool
+) -> ProductDetails | None:
+    """Details of the product the shopper points at, or ``None`` after telling them
+    why there are none (nothing pointed at, service down, product gone)."""
+    product_id = _pick(tracker, default_first=default_first)
+    if product_id is None:
+        dispatcher.utter_message(response="utter_which_product")
+        return None
+    try:
+        details = await call_service(product_details, product_id=product_id)
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_unavailable")
+        return None
+    if details is None:
+        dispatcher.utter_message(response="utter_product_gone")
+    return details
+
+
 class ActionProductDetails(Action):
     def name(self) -> str:
         return "action_product_details"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        product_id = _pick(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
-        if product_id is None:
-            dispatcher.utter_message(response="utter_which_product")
-            return []
-        try:
-            details = await call_service(product_details, product_id=product_id)
-        except ServiceUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+        details = await _pointed_details(
+            dispatcher, tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1
+        )
         if details is None:
-            dispatcher.utter_message(response="utter_product_gone")
-            return [SlotSet(S.FOCUS_PRODUCT, None)]
+            return []
         dispatcher.utter_message(text=product_answers.describe(details))
         dispatcher.utter_message(json_message={"type": "product_cards", "cards": [details.card.as_payload()]})
-        return [SlotSet(S.FOCUS_PRODUCT, float(product_id))]
+        return [SlotSet(S.FOCUS_PRODUCT, float(details.card.id))]
 
 
 class ActionCompareProducts(Action):
@@ -218,17 +230,8 @@ class ActionAnswerProductQuestion(Action):
         return "action_answer_product_question"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        product_id = _pick(tracker, default_first=True)
-        if product_id is None:
-            dispatcher.utter_message(response="utter_which_product")
-            return []
-        try:
-            details = await call_service(product_details, product_id=product_id)
-        except ServiceUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
+        details = await _pointed_details(dispatcher, tracker, default_first=True)
         if details is None:
-            dispatcher.utter_message(response="utter_product_gone")
             return []
         entities = S.latest_entities(tracker)
         answer = product_answers.answer_question(details, S.latest_text(tracker), size=entities.get("size"),
@@ -237,7 +240,7 @@ class ActionAnswerProductQuestion(Action):
             dispatcher.utter_message(response="utter_product_question_unknown", title=details.card.title)
         else:
             dispatcher.utter_message(text=answer)
-        return [SlotSet(S.FOCUS_PRODUCT, float(product_id))]
+        return [SlotSet(S.FOCUS_PRODUCT, float(details.card.id))]
 
 
 class ActionRecommendProducts(Action):

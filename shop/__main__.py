@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import Any
 
 
 def _default_url() -> str:
@@ -68,6 +69,21 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_persona_orders(session: Any) -> None:
+    """The demo persona's latest orders, so a newcomer has something to ask about."""
+    from sqlalchemy import select
+
+    from shop.db.schema import Customer, Order
+
+    customer = session.get(Customer, 1)
+    if customer is None:
+        return
+    print(f"Demo persona: customer 1, {customer.email}. Latest orders:")
+    for order in session.scalars(select(Order).where(Order.customer_id == 1).order_by(Order.placed_at.desc()).limit(6)):
+        when = f", delivered {order.delivered_at:%Y-%m-%d}" if order.delivered_at else ""
+        print(f"  #{order.number}  {order.status}{when}")
+
+
 def _cmd_demo_generate(args: argparse.Namespace) -> int:
     from shop.db.engine import session_scope
     from shop.db.migrate import upgrade
@@ -84,6 +100,7 @@ def _cmd_demo_generate(args: argparse.Namespace) -> int:
         if existing and not args.replace:
             print(f"The demo shop is already generated at {_display_url(url)} ({existing} products); "
                   "nothing to do. Use --replace to generate it again.")
+            _print_persona_orders(session)
             if args.truth_out:
                 print("No truth file written: the hidden profiles only come with a fresh generation.")
             return 0

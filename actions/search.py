@@ -60,12 +60,14 @@ def query_from_message(tracker: Tracker, *, base: dict[str, Any] | None = None) 
     return SearchQuery(**fields)
 
 
-def _search(session: Any, *, query: SearchQuery, backend: str = "sql") -> SearchResult:
+def _search(session: Any, *, query: SearchQuery) -> SearchResult:
+    """Run ``query`` on the configured backend (``Settings.search_backend``), with a
+    brand named in the words turned into a brand constraint. Runs in a worker thread."""
     if not query.brand:
         brand = find_brand_in_text(session, text=query.text)
         if brand is not None:
             query = SearchQuery(**{**asdict(query), "brand": brand.slug})
-    return get_search_backend(backend).search(session, query)
+    return get_search_backend(get_settings().search_backend).search(session, query)
 
 
 def _cards_message(cards: list[ProductCard], start: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,19 @@ class Settings(BaseSettings):
         max_order_lookup_failures: wrong order-number/email pairs allowed in one
             conversation before the assistant stops trying and offers a human.
         search_page_size: product cards per search reply.
+        search_backend: product search backend name for ``get_search_backend``:
+            ``"sql"`` (default), ``"hybrid"``, ``"dense"`` or ``"keyword"``.
+        search_index_dir: folder of the semantic search index (``SHOP_SEARCH_INDEX_DIR``,
+            default ``var/index``), written by ``python -m retrieval build-index``.
+        embedding_dtype: precision of the embedding model, ``"bf16"`` (default, ~3x
+            faster on CPU) or ``"fp32"``.
+        search_index_kind: ``"auto"`` (exact below ``search_exact_below`` products,
+            IVFFlat above), ``"flat"``, ``"ivf"`` or ``"hnsw"``.
+        search_exact_below: catalog size from which ``"auto"`` leaves exact search.
+        search_index_sync_s: seconds between checks for catalog changes to index.
+        faiss_force_cpu: never use a GPU for FAISS, even when one is visible.
+        faiss_threads: OpenMP threads FAISS uses for queries (1 is fastest for
+            single queries).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -41,6 +55,14 @@ class Settings(BaseSettings):
     action_timeout_s: float = Field(default=10.0, gt=0)
     max_order_lookup_failures: int = Field(default=3, ge=1)
     search_page_size: int = Field(default=5, ge=1, le=20)
+    search_backend: Literal["sql", "hybrid", "dense", "keyword"] = "sql"
+    search_index_dir: Path = REPO_ROOT / "var" / "index"
+    embedding_dtype: Literal["bf16", "fp32"] = "bf16"
+    search_index_kind: Literal["auto", "flat", "ivf", "hnsw"] = "auto"
+    search_exact_below: int = Field(default=100_000, ge=0)
+    search_index_sync_s: float = Field(default=30.0, ge=0)
+    faiss_force_cpu: bool = False
+    faiss_threads: int = Field(default=1, ge=1, le=64)
 
 
 @lru_cache(maxsize=1)

@@ -179,7 +179,14 @@ class SqlProductSearch:
 
 
 def get_search_backend(name: str = "sql") -> ProductSearch:
-    """The search backend called ``name``. Known: ``"sql"``."""
+    """The search backend called ``name``. Known: ``"sql"``, and the semantic backends
+    ``"hybrid"`` (dense + keyword), ``"dense"`` and ``"keyword"`` (``retrieval.backend``,
+    imported only when asked for, configured by ``shop.settings``; they need an index
+    built by ``python -m retrieval build-index`` and fall back to SQL search without one)."""
     if name == "sql":
         return SqlProductSearch()
-    raise ValueError(f"unknown search backend {name!r}; known backends: 'sql'")
+    if name in ("hybrid", "dense", "keyword"):
+        from retrieval.backend import backend_from_settings
+
+        return backend_from_settings(name)
+    raise ValueError(f"unknown search backend {name!r}; known backends: 'sql', 'hybrid', 'dense', 'keyword'")

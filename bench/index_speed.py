@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from retrieval.index import IndexConfig, VectorIndex, build_vector_index, recall_at_k  # noqa: E402
+from retrieval.index import IndexConfig, VectorIndex, build_vector_index, recall_at_k
 
 DIM = 384
 
@@ -87,7 +87,7 @@ def main() -> None:
         _, truth = exact.search(q, 10)
         exact_qps = len(q) / (time.perf_counter() - t0)
         faiss.omp_set_num_threads(1)
-        e50, e99 = single_latency(lambda v: exact.search(v, 10), q, args.exact_latency_queries)
+        e50, e99 = single_latency(lambda v, e=exact: e.search(v, 10), q, args.exact_latency_queries)
         print(f"{n:>9} {'exact':<7} {'IndexFlatIP':<26} {exact_build:>8.1f} {x.nbytes / 2**20:>7.0f} {1.0:>9.3f} "
               f"{e50:>8.2f} {e99:>8.2f} {exact_qps:>10.0f} {1.0:>8.1f}", flush=True)
         for kind in args.kinds:

@@ -33,13 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from retrieval.eval.labels import read_queries  # noqa: E402
+from retrieval.eval.labels import read_queries
 
 
 class TitleEmbedder:
     """The real model, fed only the title part of each product document."""
 
-    def __init__(self, inner) -> None:  # noqa: ANN001
+    def __init__(self, inner) -> None:
         self.inner, self.model_id, self.dim = inner, inner.model_id, inner.dim
         self.dtype = getattr(inner, "dtype", None)
 

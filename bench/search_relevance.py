@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from retrieval.eval.labels import ProductFacts, grade, load_facts, read_queries  # noqa: E402
+from retrieval.eval.labels import ProductFacts, grade, load_facts, read_queries
 
 
 def ndcg_at(ranked: list[int], grades: dict[int, int], ideal: list[int], k: int = 10) -> float:

@@ -35,7 +35,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from retrieval.catalog_index import CatalogIndex, IndexNotFoundError, IndexUnavailableError, SyncReport
+from retrieval.catalog_index import (
+    CatalogIndex,
+    IndexNotFoundError,
+    IndexUnavailableError,
+    SyncReport,
+)
 from retrieval.embeddings import EMBEDDING_DIM, Dtype, Embedder, get_embedder, model_id
 from retrieval.filters import browse
 from retrieval.hybrid import MODES, RankerSettings, has_words, rank

@@ -106,7 +106,7 @@ def choose_kind(n: int, config: IndexConfig) -> Kind:
 
 def default_nlist(n: int) -> int:
     """``round(4 * sqrt(n))``, at most ``n // 39`` (FAISS wants 39 training points a list), at least 1."""
-    return max(1, min(int(round(4 * math.sqrt(max(n, 1)))), max(1, n // 39)))
+    return max(1, min(round(4 * math.sqrt(max(n, 1))), max(1, n // 39)))
 
 
 def exact_search(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from retrieval.backend import HybridProductSearch, forget_open_indexes
-from retrieval.catalog_index import CatalogIndex, CatalogMismatchError, IndexMismatchError, IndexNotFoundError
+from retrieval.catalog_index import (
+    CatalogIndex,
+    CatalogMismatchError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
 from shop.db.engine import session_scope
 from shop.db.schema import Brand, Category, Product, ProductVariant
 from shop.demo import vocab
@@ -274,7 +279,7 @@ class OtherModel:
 
 
 def test_model_mismatch_is_refused(shop, embedder) -> None:
-    url, index_dir = shop
+    _url, index_dir = shop
     with pytest.raises(IndexMismatchError, match="else-v2.*rebuild it with `python -m retrieval build-index"):
         CatalogIndex.load(index_dir, embedder=OtherModel())
     manifest = json.loads((index_dir / "index.json").read_text())

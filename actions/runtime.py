@@ -16,7 +16,6 @@ from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from shop.db.engine import session_scope
 from shop.settings import get_settings
@@ -58,5 +57,3 @@ async def call_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
         logger.exception("service %s failed: %s", getattr(fn, "__name__", fn), exc)
         raise ServiceUnavailable("database error") from exc
 
-
-SessionFn = Callable[[Session], Any]

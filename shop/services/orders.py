@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from shop.db.schema import Order, OrderItem, OrderStatusEvent, ProductVariant
+from shop.db.schema import Order, OrderStatusEvent, ProductVariant
 from shop.services.money import format_money
 from shop.services.text_parse import Address
 
@@ -191,12 +191,3 @@ def change_shipping_address(
     session.flush()
     return ChangeResult(True, "ok", order.number, detail=address.one_line())
 
-
-def count_orders(session: Session) -> int:
-    """Number of orders in the shop (used by health checks and tests)."""
-    return int(session.scalar(select(func.count()).select_from(Order)) or 0)
-
-
-def order_items(session: Session, *, order_id: int) -> list[OrderItem]:
-    """The items of an order, in order."""
-    return list(session.scalars(select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id)))

@@ -52,18 +52,6 @@ def get_policy(session: Session, *, key: str) -> PolicyView | None:
     return PolicyView(row.key, row.topic, row.title, render_policy_text(row.body, params), params)
 
 
-def list_policies(session: Session, *, topic: str | None = None) -> list[PolicyView]:
-    """All policies, optionally of one ``topic`` (shipping, returns, payment), by key."""
-    stmt = select(Policy).order_by(Policy.key)
-    if topic:
-        stmt = stmt.where(Policy.topic == topic)
-    return [
-        PolicyView(p.key, p.topic, p.title, render_policy_text(p.body, dict(p.params or {})),
-                   dict(p.params or {}))
-        for p in session.scalars(stmt)
-    ]
-
-
 DEFAULT_RETURN_WINDOW_DAYS = 30
 
 

@@ -23,12 +23,13 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test test-fast db train lock bench clean
+.PHONY: help setup run test test-fast db index train lock bench bench-search clean
 
 help:
 	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
 	@echo "make test   - set up what the tests need and run every test"
 	@echo "make bench  - measure REST turn latency against a running stack"
+	@echo "make bench-search - search relevance, index speed and search latency figures"
 
 $(RASA_VENV)/.stamp: requirements/rasa.lock.txt
 	@test -n "$(PY310)" || { echo "Python 3.10 is required for the Rasa server"; exit 1; }
@@ -50,6 +51,12 @@ db: $(ACT_VENV)/.stamp
 	$(ACT_PY) -m shop db upgrade
 	$(ACT_PY) -m shop demo generate
 
+# The semantic search index of the shop database: catch up with catalog changes
+# incrementally, or embed the whole catalog (progress bar) when there is no index yet
+# or it belongs to another catalog or model.
+index: db
+	$(ACT_PY) -m retrieval sync-index || $(ACT_PY) -m retrieval build-index
+
 $(MODEL): $(RASA_VENV)/.stamp $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain bot/domain.yml --data data \
 		--out var/rasa-models --fixed-model-name shop
@@ -57,7 +64,7 @@ $(MODEL): $(RASA_VENV)/.stamp $(TRAIN_INPUTS)
 
 train: $(MODEL)
 
-run: setup db train
+run: setup db index train
 	scripts/run_stack.sh
 
 test: setup train
@@ -66,8 +73,15 @@ test: setup train
 test-fast: $(ACT_VENV)/.stamp
 	$(ACT_PY) -m pytest -ra -m "not e2e and not rasa and not slow" $(PYTEST_ARGS)
 
-bench: setup db train
+bench: setup db index train
 	$(ACT_PY) bench/turn_latency.py
+
+# Search benchmarks (see README "Semantic search"): relevance, index speed at 100k/1M,
+# end-to-end latency at 5k/100k and the 5k build time. Long: about an hour on 2 cores.
+bench-search: $(ACT_VENV)/.stamp
+	$(ACT_PY) bench/search_relevance.py
+	$(ACT_PY) bench/search_e2e.py --scales 1 20 --mismatched
+	$(ACT_PY) bench/index_speed.py --sizes 100000 1000000
 
 # Re-resolve the locked requirements from requirements/*.in (needs the network).
 lock:

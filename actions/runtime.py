@@ -38,6 +38,17 @@ def _run_in_session(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
         return fn(session, **kwargs)
 
 
+def start_in_background(fn: Callable[..., Any], /, **kwargs: Any) -> None:
+    """Run ``fn(session, **kwargs)`` in the service pool without waiting (warm-ups);
+    a failure is logged, never raised."""
+
+    def done(future: Any) -> None:
+        if future.exception() is not None:
+            logger.error("background %s failed: %s", getattr(fn, "__name__", fn), future.exception())
+
+    _pool().submit(_run_in_session, fn, kwargs).add_done_callback(done)
+
+
 async def call_service(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """``await fn(session, **kwargs)`` off the event loop, with a timeout.
 

@@ -20,7 +20,7 @@ from actions import slots as S
 from actions.runtime import ServiceUnavailable, call_service
 from shop.services import product_answers
 from shop.services.catalog import ProductCard, ProductDetails, find_brand_in_text, get_cards, product_details
-from shop.services.search import SearchQuery, SearchResult, get_search_backend
+from shop.services.search import RELAX_ORDER, SearchQuery, SearchResult, get_search_backend, names_a_product
 from shop.services.text_parse import parse_ordinal, parse_price_range
 from shop.settings import get_settings
 
@@ -120,7 +120,11 @@ class ActionRefineSearch(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         base = tracker.get_slot(S.LAST_SEARCH)
         if not isinstance(base, dict):
-            return await _run_search(dispatcher, query_from_message(tracker))
+            query = query_from_message(tracker)
+            if not names_a_product(query.text) and not any(query.has(c) for c in RELAX_ORDER if c != "keywords"):
+                dispatcher.utter_message(response="utter_no_previous_search")  # "cheaper" than what?
+                return []
+            return await _run_search(dispatcher, query)
         query = query_from_message(tracker, base=base)
         text = S.latest_text(tracker).lower()
         if re.search(r"\b(cheaper|less expensive|lower price|budget)\b", text) and query.price_max_cents == base.get(
@@ -147,7 +151,16 @@ class ActionMoreResults(Action):
             dispatcher.utter_message(response="utter_no_previous_search")
             return []
         fields = {**base, "offset": int(base.get("offset", 0)) + int(base.get("limit", 5))}
-        return await _run_search(dispatcher, SearchQuery(**fields))
+        try:
+            result = await call_service(_search, query=SearchQuery(**fields))
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        if not result.cards:
+            # past the last page: say so, and keep what is shown for "compare the first two"
+            dispatcher.utter_message(response="utter_no_more_results")
+            return []
+        return _utter_results(dispatcher, result)
 
 
 def _pick(tracker: Tracker, *, default_first: bool) -> int | None:
@@ -191,9 +204,11 @@ class ActionProductDetails(Action):
         return "action_product_details"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        details = await _pointed_details(
-            dispatcher, tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1
-        )
+        shown = tracker.get_slot(S.LAST_RESULTS) or []
+        if not shown and not tracker.get_slot(S.FOCUS_PRODUCT) and names_a_product(S.latest_text(tracker)):
+            # "show me the Cairn 2 Court Shoe" with nothing on screen: look it up
+            return await _run_search(dispatcher, query_from_message(tracker))
+        details = await _pointed_details(dispatcher, tracker, default_first=len(shown) == 1)
         if details is None:
             return []
         dispatcher.utter_message(text=product_answers.describe(details))

@@ -14,8 +14,10 @@ embed and index the 5k demo catalog from scratch.
   also carries a hard constraint (its category, a price ceiling, a colour or a size
   its category comes in), so the filter paths are timed too. ``--mismatched`` adds a
   workload where every search carries a constraint drawn regardless of the query
-  (sizes of other categories...), which exercises the slow exact-prefilter path.
-  Reported: p50/p95/max ms per search.
+  (sizes of other categories...), which exercises the exact step (search inside the
+  set of matching products). The first 10 searches of each run warm up, uncounted.
+  That set is cached briefly (``retrieval.filters.MatchingCache``, as in the action
+  server); ``--cold`` repeats every run with the cache off. Reported: p50/p95/max ms.
 """
 
 from __future__ import annotations
@@ -102,6 +104,11 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("bf16", "fp32"), default="bf16")
     parser.add_argument("--full-docs", action="store_true", help="embed full documents at every scale")
     parser.add_argument("--rebuild", action="store_true", help="rebuild indexes even when present")
+    parser.add_argument("--widen", nargs="+", default=None, metavar="F,F",
+                        help="compare pool-widening schedules before the exact step, e.g. 5,25 5 none "
+                             "(default: the ranker's own)")
+    parser.add_argument("--cold", action="store_true",
+                        help="also time every workload with the matching-set cache off (each exact step scans)")
     parser.add_argument("--mismatched", action="store_true",
                         help="also time searches whose constraints ignore the query (every one constrained)")
     args = parser.parse_args()
@@ -109,6 +116,7 @@ def main() -> None:
     from retrieval.backend import HybridProductSearch
     from retrieval.catalog_index import CatalogIndex
     from retrieval.embeddings import get_embedder
+    from retrieval.hybrid import RankerSettings
     from shop.db.engine import session_scope
 
     t0 = time.perf_counter()
@@ -133,9 +141,14 @@ def main() -> None:
             print(f"scale {scale:g}: embedded and indexed {m['products']} products "
                   f"({'full documents' if full else 'titles only'}) from scratch in {took:.1f} s "
                   f"-> {m['kind']} {m['params']}", flush=True)
-        for (workload, queries), mode in ((w, m) for w in workloads.items() for m in args.modes):
+        schedules = [None] if args.widen is None else [
+            () if w == "none" else tuple(int(f) for f in w.split(",")) for w in args.widen]
+        caches = [None, 0.0] if args.cold else [None]
+        runs = ((w, m, sch, c) for w in workloads.items() for m in args.modes for sch in schedules for c in caches)
+        for (workload, queries), mode, schedule, cache_s in runs:
+            ranker = RankerSettings() if schedule is None else RankerSettings(widen=schedule)
             backend = HybridProductSearch(mode=mode, index_dir=index_dir, embedder=embedder, fallback_to_sql=False,
-                                          sync_interval_s=30)
+                                          sync_interval_s=30, ranker=ranker, matching_cache_s=cache_s)
             times: list[float] = []
             with session_scope(url) as session:
                 for q in queries[:10]:
@@ -145,7 +158,10 @@ def main() -> None:
                     backend.search(session, q)
                     times.append((time.perf_counter() - t1) * 1000)
             times.sort()
-            print(f"scale {scale:g} {workload:<10} {mode:<8} {len(times)} searches: p50 {statistics.median(times):6.1f} ms"
+            label = "" if schedule is None else f" widen={','.join(map(str, schedule)) or 'none':<5}"
+            label += " cache off" if cache_s == 0 else ""
+            print(f"scale {scale:g} {workload:<10} {mode:<8}{label} {len(times)} searches: "
+                  f"p50 {statistics.median(times):6.1f} ms"
                   f"  p95 {times[int(0.95 * (len(times) - 1))]:6.1f} ms  max {times[-1]:6.1f} ms", flush=True)
 
 

@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from retrieval.catalog_index import (
     SyncReport,
 )
 from retrieval.embeddings import EMBEDDING_DIM, Dtype, Embedder, get_embedder, model_id
-from retrieval.filters import browse
+from retrieval.filters import MatchingCache, browse
 from retrieval.hybrid import MODES, RankerSettings, has_words, rank
 from retrieval.index import IndexConfig
 from shop.services.catalog import get_cards
@@ -119,6 +120,9 @@ class HybridProductSearch:
         use_gpu: search on a GPU copy when faiss sees a GPU.
         faiss_threads: OpenMP threads for FAISS (default 1).
         ranker: :class:`RankerSettings` (its ``mode`` is replaced by ``mode``).
+        matching_cache_s: seconds an exact set of products matching a query's constraints
+            is reused (:class:`~retrieval.filters.MatchingCache`); default
+            ``sync_interval_s``, the freshness the index already has; 0: never reused.
     """
 
     def __init__(
@@ -126,6 +130,7 @@ class HybridProductSearch:
         dtype: Dtype = "bf16", index_config: IndexConfig | None = None, build_if_missing: bool = False,
         sync_interval_s: float = 30.0, fallback_to_sql: bool = True, use_gpu: bool = False,
         faiss_threads: int | None = 1, ranker: RankerSettings | None = None,
+        matching_cache_s: float | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -140,9 +145,8 @@ class HybridProductSearch:
         self.fallback_to_sql = fallback_to_sql
         self.use_gpu = use_gpu
         self.faiss_threads = faiss_threads
-        base = ranker or RankerSettings()
-        self.ranker = RankerSettings(mode=mode, pool=base.pool, rrf_k=base.rrf_k,
-                                     min_similarity=base.min_similarity, weights=base.weights)
+        self.ranker = replace(ranker or RankerSettings(), mode=mode)
+        self.matching = MatchingCache(ttl_s=sync_interval_s if matching_cache_s is None else matching_cache_s)
         self._last_sync = 0.0
         self._lock = threading.Lock()
         self._warned: str | None = None
@@ -171,6 +175,18 @@ class HybridProductSearch:
                 index.sync_if_changed(session)
                 self._last_sync = now
         return index
+
+    def warm_up(self, session: Session) -> None:
+        """Open (and sync) the index and load the embedding model now, so the first
+        search doesn't pay for it. Logs, rather than raises, when the index is missing."""
+        try:
+            index = self.open_index(session)
+        except IndexUnavailableError as exc:
+            log.warning("semantic search unavailable, using SQL search: %s", exc)
+            self._warned = str(exc)
+            return
+        if self.mode != "keyword":
+            index.embedder.embed_query("warm up")
 
     def products_changed(self, session: Session, product_ids: Sequence[int]) -> SyncReport:
         """Tell the index these products were added, edited or deactivated: they are
@@ -218,7 +234,7 @@ class HybridProductSearch:
         if not has_words(query.text):
             page, total = browse(session, query)
             return page, total, False
-        ranked = rank(session, index, query, self.ranker, query_vector=vector)
+        ranked = rank(session, index, query, self.ranker, query_vector=vector, matching=self.matching)
         page = ranked.ids[query.offset:query.offset + query.limit]
         return page, len(ranked.ids), ranked.unmatched
 

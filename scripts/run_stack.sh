@@ -21,7 +21,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-.venv/actions/bin/python -m rasa_sdk --actions actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
+.venv/actions/bin/python -m actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
 .venv/rasa/bin/rasa run --model "$MODEL" --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
   --port "$RASA_PORT" --cors "*" >var/log/rasa.log 2>&1 &

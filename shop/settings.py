@@ -31,7 +31,8 @@ class Settings(BaseSettings):
             conversation before the assistant stops trying and offers a human.
         search_page_size: product cards per search reply.
         search_backend: product search backend name for ``get_search_backend``:
-            ``"sql"`` (default), ``"hybrid"``, ``"dense"`` or ``"keyword"``.
+            ``"hybrid"`` (default: dense + keyword; falls back to ``"sql"`` with a
+            logged reason while no index is built), ``"dense"``, ``"keyword"`` or ``"sql"``.
         search_index_dir: folder of the semantic search index (``SHOP_SEARCH_INDEX_DIR``,
             default ``var/index``), written by ``python -m retrieval build-index``.
         embedding_dtype: precision of the embedding model, ``"bf16"`` (default, ~3x
@@ -55,7 +56,7 @@ class Settings(BaseSettings):
     action_timeout_s: float = Field(default=10.0, gt=0)
     max_order_lookup_failures: int = Field(default=3, ge=1)
     search_page_size: int = Field(default=5, ge=1, le=20)
-    search_backend: Literal["sql", "hybrid", "dense", "keyword"] = "sql"
+    search_backend: Literal["sql", "hybrid", "dense", "keyword"] = "hybrid"
     search_index_dir: Path = REPO_ROOT / "var" / "index"
     embedding_dtype: Literal["bf16", "fp32"] = "bf16"
     search_index_kind: Literal["auto", "flat", "ivf", "hnsw"] = "auto"

@@ -94,8 +94,7 @@ class RunningStack:
         return "\n".join(out)
 
     def start(self, timeout_s: float = 300) -> RunningStack:
-        self._spawn("actions", [str(ACTIONS_PY), "-m", "rasa_sdk", "--actions", "actions",
-                                "--port", str(self.action_port)])
+        self._spawn("actions", [str(ACTIONS_PY), "-m", "actions", "--port", str(self.action_port)])
         self._spawn("rasa", [str(RASA_BIN), "run", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
                              "--credentials", "bot/credentials.yml", "--port", str(self.rasa_port),
                              "--enable-api", "--auth-token", self.api_token])

@@ -91,3 +91,13 @@ def test_format_money() -> None:
     assert format_money(123456789, "EUR") == "€1,234,567.89"
     assert format_money(-500, "usd") == "-$5.00"
     assert format_money(100, "XYZ") == "1.00 XYZ"
+
+
+def test_names_a_product_tells_names_from_pointers() -> None:
+    from shop.services.search import names_a_product
+
+    assert names_a_product("show me the Ironwood Women's Cairn 2 Court Shoe")
+    assert names_a_product("tell me about the summit line parka")
+    for pointer in ("tell me more about the second one", "more details please", "what about that one?",
+                    "describe it", "", "🙂🙂"):
+        assert not names_a_product(pointer), pointer

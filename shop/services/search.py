@@ -107,6 +107,20 @@ def keywords(text: str) -> list[str]:
     return [w for w in words if w not in STOPWORDS]
 
 
+POINTER_WORDS = frozenset(
+    "tell about more details detail info information describe description product item products items "
+    "it its this that these those them first second third fourth fifth last number option options "
+    "other another same compare again please thanks".split()
+)
+
+
+def names_a_product(text: str) -> bool:
+    """Whether ``text`` names something to look up ("tell me about the Cairn 2 Court
+    Shoe") rather than only pointing at shown results ("tell me more about the second
+    one"): it has a content word beyond :data:`POINTER_WORDS`."""
+    return any(w not in POINTER_WORDS for w in keywords(text))
+
+
 def _stem(word: str) -> str:
     return word[:-1] if len(word) > 4 and word.endswith("s") else word
 
@@ -176,6 +190,15 @@ class SqlProductSearch:
             current = current.without(droppable[0])
         page = ranked[current.offset : current.offset + current.limit]
         return SearchResult(get_cards(session, product_ids=page), len(ranked), current, relaxed)
+
+
+def warm_up(session: Session, *, name: str) -> None:
+    """Load what backend ``name`` needs before the first shopper waits for it (the
+    semantic backends open their index and load the embedding model: seconds)."""
+    backend = get_search_backend(name)
+    warm = getattr(backend, "warm_up", None)
+    if warm is not None:
+        warm(session)
 
 
 def get_search_backend(name: str = "sql") -> ProductSearch:

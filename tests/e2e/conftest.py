@@ -1,5 +1,7 @@
 """One real stack for the end-to-end tests: a freshly generated demo shop in SQLite,
-the action server and the Rasa server (trained model from ``make train``)."""
+its semantic search index (real MiniLM vectors in FAISS, FTS5 keywords), the action
+server searching through it (``SHOP_SEARCH_BACKEND=hybrid``, the default) and the Rasa
+server (trained model from ``make train``)."""
 
 from __future__ import annotations
 
@@ -39,12 +41,26 @@ def e2e_db_url(e2e_workdir: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def stack(e2e_workdir: Path, e2e_db_url: str) -> Iterator[RunningStack]:
+def e2e_index_dir(e2e_workdir: Path, e2e_db_url: str) -> Path:
+    """The search index of the e2e shop, built the way ``make run`` builds it."""
+    from retrieval.catalog_index import CatalogIndex
+    from retrieval.embeddings import get_embedder
+
+    directory = e2e_workdir / "index"
+    with session_scope(e2e_db_url) as session:
+        CatalogIndex.build(session, directory=directory, embedder=get_embedder("bf16")).close()
+    return directory
+
+
+@pytest.fixture(scope="session")
+def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path) -> Iterator[RunningStack]:
     reason = missing_prerequisites()
     if reason:
         pytest.skip(reason)
     running = RunningStack(workdir=e2e_workdir, database_url=e2e_db_url,
-                           extra_env={"SHOP_IDENTITY_SECRET": "e2e-secret"})
+                           extra_env={"SHOP_IDENTITY_SECRET": "e2e-secret", "SHOP_SEARCH_BACKEND": "hybrid",
+                                      "SHOP_SEARCH_INDEX_DIR": str(e2e_index_dir),
+                                      "SHOP_SEARCH_INDEX_SYNC_S": "0"})
     try:
         running.start()
     except StackError as exc:

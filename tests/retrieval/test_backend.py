@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from retrieval.backend import HybridProductSearch, forget_open_indexes
+from retrieval.hybrid import RankerSettings
 from retrieval.catalog_index import (
     CatalogIndex,
     CatalogMismatchError,
@@ -71,6 +72,9 @@ def read_only(built_shop, embedder):
     db, index = built_shop
     url = f"sqlite:///{db}"
     backends = {m: backend(index, m, embedder) for m in MODES}
+    # no pool widening: a constrained query that the first pool can't fill searches
+    # inside the exact set of matching products at once
+    backends["hybrid-exact"] = backend(index, "hybrid", embedder, ranker=RankerSettings(widen=()))
     yield url, backends
     forget_open_indexes()
 
@@ -147,7 +151,7 @@ def queries(draw) -> SearchQuery:
 
 
 @settings(max_examples=45, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(q=queries(), mode=st.sampled_from(MODES))
+@given(q=queries(), mode=st.sampled_from((*MODES, "hybrid-exact")))
 def test_filters_are_never_violated(read_only, q, mode) -> None:
     url, backends = read_only
     with session_scope(url) as s:
@@ -411,3 +415,25 @@ def test_concurrent_searches_and_updates(shop, embedder) -> None:
         with session_scope(url) as s:
             b.products_changed(s, ids)
         assert all(f.result() > 0 for f in futures)
+
+
+def test_matching_sets_are_reused_but_results_stay_exact(shop, embedder) -> None:
+    url, index = shop
+    # a tiny pool, no widening: "warm jacket" in shoe size 9 must search inside the exact set
+    b = backend(index, "hybrid", embedder, ranker=RankerSettings(pool=10, widen=()), matching_cache_s=3600)
+    q = SearchQuery(text="warm jacket", size="9", limit=3)
+    with session_scope(url) as s:
+        first = b.search(s, q)
+        assert first.cards and b.matching.misses == 1
+        shown = [c.id for c in first.cards]
+        s.execute(update(ProductVariant).where(ProductVariant.product_id.in_(shown)).values(stock=0))
+        second = b.search(s, q)  # the cached set still lists them; the database check drops them
+        assert b.matching.hits >= 1
+        assert second.cards and not {c.id for c in second.cards} & set(shown)
+        for card in second.cards:
+            assert violations(s, card.id, second.query) == []
+    off = backend(index, "hybrid", embedder, ranker=RankerSettings(pool=10, widen=()), matching_cache_s=0)
+    with session_scope(url) as s:
+        off.search(s, q)
+        off.search(s, q)
+    assert off.matching.hits == 0

@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from models.metrics import hit_rate_at_k, ndcg_at_k, recall_at_k, reciprocal_rank
+import numpy as np
+
+from models.metrics import auc, catalog_coverage, hit_rate_at_k, ndcg_at_k, recall_at_k, reciprocal_rank
 
 
 def test_hit_rate() -> None:
@@ -36,3 +38,23 @@ def test_reciprocal_rank() -> None:
 def test_bad_k() -> None:
     with pytest.raises(ValueError, match="k must be"):
         ndcg_at_k([1], {1}, k=0)
+
+
+def test_auc_hand_computed() -> None:
+    # positives 0.9 and 0.4, negatives 0.8, 0.4, 0.1: 0.9 beats all three (3); 0.4 beats 0.1 (1),
+    # ties 0.4 (0.5) and loses to 0.8: 4.5 of 6 pairs
+    scores = np.array([0.9, 0.8, 0.4, 0.4, 0.1])
+    positive = np.array([True, False, True, False, False])
+    assert auc(scores, positive) == pytest.approx(4.5 / 6)
+    assert auc(np.array([1.0, 0.0]), np.array([True, False])) == 1.0
+    assert auc(np.array([0.0, 1.0]), np.array([True, False])) == 0.0
+    assert auc(np.array([1.0, 2.0]), np.array([False, False])) == 0.5
+    with pytest.raises(ValueError, match="shape"):
+        auc(np.zeros(3), np.zeros(2, dtype=bool))
+
+
+def test_catalog_coverage() -> None:
+    assert catalog_coverage([[1, 2, 3], [3, 4]], catalog_size=10, k=2) == pytest.approx(4 / 10)
+    assert catalog_coverage([], catalog_size=5) == 0.0
+    with pytest.raises(ValueError, match="catalog_size"):
+        catalog_coverage([[1]], catalog_size=0)

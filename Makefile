@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test test-fast db index train lock bench bench-search clean
+.PHONY: help setup run test test-fast db index train lock bench bench-search bench-recommend clean
 
 help:
 	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
@@ -82,6 +82,10 @@ bench-search: $(ACT_VENV)/.stamp
 	$(ACT_PY) bench/search_relevance.py
 	$(ACT_PY) bench/search_e2e.py --scales 1 20 --mismatched
 	$(ACT_PY) bench/index_speed.py --sizes 100000 1000000
+
+# Recommendation baselines on the demo shop and the Instacart sample (fetched at run time).
+bench-recommend: db
+	$(ACT_PY) bench/recommend_eval.py
 
 # Re-resolve the locked requirements from requirements/*.in (needs the network).
 lock:

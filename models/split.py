@@ -1,7 +1,10 @@
 """Temporal leave-last-out split: for every user with at least ``min_baskets``
-purchase baskets, the last basket is the test target and everything *before* it (any
-kind of event) is training data. Events at or after the target's time are dropped
-for that user, so no model sees the future.
+purchase baskets, the last basket is the test target and everything *before its
+session* (any kind of event) is training data. Events later than the target's time
+minus ``session_gap_s`` are dropped for that user, so no model sees the future, nor
+the views and clicks of the very session that ended in the purchase (in the demo shop
+every bought item was viewed 1-3 minutes before: with the session kept, "recommend
+what they just looked at" would look like foresight).
 
 A *basket* is one checkout (an Instacart order, a demo-shop order). Logs without
 basket ids treat each purchase event as its own basket.
@@ -31,11 +34,19 @@ class Split:
         return f"train: {self.train.describe()}; test: {len(self.targets):,} users, {mean:.1f} items a basket"
 
 
-def leave_last_basket_out(log: InteractionLog, *, min_baskets: int = 2) -> Split:
+DEFAULT_SESSION_GAP_S = 1800.0
+
+
+def leave_last_basket_out(log: InteractionLog, *, min_baskets: int = 2,
+                          session_gap_s: float = DEFAULT_SESSION_GAP_S) -> Split:
     """Split ``log`` (see the module doc). Users with fewer than ``min_baskets``
-    baskets keep all their events in training and are not tested."""
+    baskets keep all their events in training and are not tested. ``session_gap_s``:
+    seconds before the target basket whose events are left out too (default 30 min;
+    0 for logs whose clock is an order number, like Instacart's)."""
     if min_baskets < 2:
         raise ValueError("min_baskets must be 2 or more (a user needs a history and a target)")
+    if session_gap_s < 0:
+        raise ValueError("session_gap_s must be 0 or more")
     purchases = np.flatnonzero(log.kinds == PURCHASE)
     baskets = np.where(log.baskets[purchases] >= 0, log.baskets[purchases], -(purchases + 2))
     last: dict[int, tuple[float, int]] = {}
@@ -54,5 +65,5 @@ def leave_last_basket_out(log: InteractionLog, *, min_baskets: int = 2) -> Split
         if user in tested and basket == last[user][1]:
             targets[user].add(int(log.items[row]))
     cutoff_of = np.array([cutoffs.get(int(u), np.inf) for u in log.users], dtype=np.float64)
-    keep = log.times < cutoff_of
+    keep = log.times < cutoff_of - session_gap_s
     return Split(train=log.take(keep), targets={u: frozenset(v) for u, v in targets.items()}, cutoffs=cutoffs)

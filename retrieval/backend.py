@@ -182,11 +182,16 @@ class HybridProductSearch:
         try:
             index = self.open_index(session)
         except IndexUnavailableError as exc:
-            log.warning("semantic search unavailable, using SQL search: %s", exc)
-            self._warned = str(exc)
+            self._warn_unavailable(exc)
             return
         if self.mode != "keyword":
             index.embedder.embed_query("warm up")
+
+    def _warn_unavailable(self, exc: IndexUnavailableError) -> None:
+        """Log why search falls back to SQL, once per distinct reason."""
+        if self._warned != str(exc):
+            log.warning("semantic search unavailable, using SQL search: %s", exc)
+            self._warned = str(exc)
 
     def products_changed(self, session: Session, product_ids: Sequence[int]) -> SyncReport:
         """Tell the index these products were added, edited or deactivated: they are
@@ -205,9 +210,7 @@ class HybridProductSearch:
         except IndexUnavailableError as exc:
             if not self.fallback_to_sql:
                 raise
-            if self._warned != str(exc):
-                log.warning("semantic search unavailable, using SQL search: %s", exc)
-                self._warned = str(exc)
+            self._warn_unavailable(exc)
             return SqlProductSearch().search(session, query)
         relaxed: list[str] = []
         current = query

@@ -437,3 +437,16 @@ def test_matching_sets_are_reused_but_results_stay_exact(shop, embedder) -> None
         off.search(s, q)
         off.search(s, q)
     assert off.matching.hits == 0
+
+
+def test_warm_up_opens_the_index_or_says_why(shop, embedder, tmp_path, caplog) -> None:
+    from shop.services.search import warm_up
+
+    url, index = shop
+    with session_scope(url) as s:
+        backend(index, "hybrid", embedder).warm_up(s)
+        missing = HybridProductSearch(mode="hybrid", index_dir=tmp_path / "nothing-here", embedder=embedder)
+        with caplog.at_level("WARNING", logger="retrieval.backend"):
+            missing.warm_up(s)  # logs, never raises: search falls back to SQL
+        warm_up(s, name="sql")  # nothing to load
+    assert "semantic search unavailable" in caplog.text and "build-index" in caplog.text

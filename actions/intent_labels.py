@@ -14,6 +14,8 @@ INTENT_LABELS: dict[str, str] = {
     "ask_product_question": "ask about a product",
     "compare_products": "compare products",
     "ask_recommendation": "get a recommendation",
+    "similar_products": "see similar products",
+    "add_to_cart": "add something to your cart",
     "order_status": "check an order's status",
     "cancel_order": "cancel an order",
     "change_shipping_address": "change a delivery address",

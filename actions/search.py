@@ -1,5 +1,5 @@
-"""Product actions: search, refine, "show me more", details, compare, questions and
-(for now, popularity-based) recommendations.
+"""Product actions: search, refine, "show me more", details, compare and questions
+(recommendations, "similar" and the cart are in :mod:`actions.recommend`).
 
 Replies are a text message (numbered list, readable on any channel) plus a custom
 payload ``{"type": "product_cards", "cards": [...]}`` the web widget renders.
@@ -20,6 +20,7 @@ from actions import slots as S
 from actions.runtime import ServiceUnavailable, call_service
 from shop.services import product_answers
 from shop.services.catalog import ProductCard, ProductDetails, find_brand_in_text, get_cards, product_details
+from shop.services.interactions import show_product
 from shop.services.search import RELAX_ORDER, SearchQuery, SearchResult, get_search_backend, names_a_product
 from shop.services.text_parse import parse_ordinal, parse_price_range
 from shop.settings import get_settings
@@ -164,6 +165,9 @@ class ActionMoreResults(Action):
 def _pick(tracker: Tracker, *, default_first: bool) -> int | None:
     """The product id the shopper points at: by position in the last results, else
     the product in focus, else (optionally) the first result."""
+    button = S.product_id_entity(tracker)
+    if button is not None:
+        return button
     shown = [int(i) for i in (tracker.get_slot(S.LAST_RESULTS) or [])]
     position = parse_ordinal(S.latest_text(tracker))
     if position is not None and shown:
@@ -182,13 +186,15 @@ async def _pointed_details(
     dispatcher: CollectingDispatcher, tracker: Tracker, *, default_first: bool
 ) -> ProductDetails | None:
     """Details of the product the shopper points at, or ``None`` after telling them
-    why there are none (nothing pointed at, service down, product gone)."""
+    why there are none (nothing pointed at, service down, product gone). Logs the
+    view (a click when it came from a card's button) for the recommender."""
     product_id = _pick(tracker, default_first=default_first)
     if product_id is None:
         dispatcher.utter_message(response="utter_which_product")
         return None
     try:
-        details = await call_service(product_details, product_id=product_id)
+        details = await call_service(show_product, product_id=product_id, session_id=tracker.sender_id,
+                                     customer_id=S.customer_id(tracker), clicked=S.from_button(tracker))
     except ServiceUnavailable:
         dispatcher.utter_message(response="utter_service_unavailable")
         return None
@@ -256,23 +262,3 @@ class ActionAnswerProductQuestion(Action):
         else:
             dispatcher.utter_message(text=answer)
         return [SlotSet(S.FOCUS_PRODUCT, float(details.card.id))]
-
-
-class ActionRecommendProducts(Action):
-    """Best-rated products that fit what the shopper said. (The preference model of
-    the recommendations issue replaces the ranking; the reply shape stays.)"""
-
-    def name(self) -> str:
-        return "action_recommend_products"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        query = query_from_message(tracker)
-        query = SearchQuery(**{**asdict(query), "text": ""})
-        try:
-            result = await call_service(_search, query=query)
-        except ServiceUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-            return []
-        if result.cards:
-            dispatcher.utter_message(response="utter_recommend_intro")
-        return _utter_results(dispatcher, result)

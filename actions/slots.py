@@ -42,3 +42,33 @@ def latest_entities(tracker: Tracker) -> dict[str, Any]:
 def latest_text(tracker: Tracker) -> str:
     """The latest user message text ('' when there is none)."""
     return str(tracker.latest_message.get("text") or "")
+
+
+def product_id_entity(tracker: Tracker) -> int | None:
+    """The ``product_id`` a card button sent (``/product_details{"product_id": 12}``)."""
+    value = latest_entities(tracker).get("product_id")
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def from_button(tracker: Tracker) -> bool:
+    """True when the latest message is a button payload (``/intent{...}``), not typed."""
+    return latest_text(tracker).startswith("/")
+
+
+def customer_id(tracker: Tracker) -> int | None:
+    """The signed-in customer of this conversation: the ``customer_id`` the channel
+    verified (signed metadata; see ``bot.inbound``) on the latest user message that
+    carried one, else ``None`` (an anonymous shopper)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        value = (event.get("metadata") or {}).get("customer_id")
+        if value is not None:
+            try:
+                return int(str(value))
+            except ValueError:
+                return None
+    return None

@@ -1,5 +1,7 @@
-"""Recommendation baselines on the demo shop and on real Instacart orders, one table
-each (``python -m models evaluate``), with the same split and candidate protocol.
+"""Every recommender on the demo shop and on real Instacart orders
+(``python -m models evaluate --cold-start``): one table for all test users and one for
+new customers (20% of them cut back to their first basket), each with the same split
+and candidate protocol.
 
     python bench/recommend_eval.py [--url DATABASE_URL]
 
@@ -38,10 +40,10 @@ def main() -> int:
     parser.add_argument("--url", default=get_settings().database_url)
     args = parser.parse_args()
     print("== demo shop")
-    status = models_main(["evaluate", "--data", "demo", "--url", args.url])
+    status = models_main(["evaluate", "--data", "demo", "--url", args.url, "--cold-start"])
     ensure_instacart()
     print("\n== Instacart sample")
-    return status or models_main(["evaluate", "--data", "instacart"])
+    return status or models_main(["evaluate", "--data", "instacart", "--cold-start"])
 
 
 if __name__ == "__main__":

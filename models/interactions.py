@@ -114,8 +114,14 @@ def _epoch_seconds(value: datetime | str) -> float:
     return value.timestamp()
 
 
-def from_database(session: Any, *, since: datetime | None = None, until: datetime | None = None) -> InteractionLog:
-    """Every interaction in the shop database (optionally ``since`` <= at < ``until``).
+def from_database(session: Any, *, since: datetime | None = None, until: datetime | None = None,
+                  customer_id: int | None = None, session_id: str | None = None, latest: int | None = None,
+                  as_user: int | None = None) -> InteractionLog:
+    """Interactions from the shop database: every customer's (optionally ``since`` <=
+    at < ``until``), or one shopper's: ``customer_id``'s, or else the conversation
+    ``session_id``'s (anonymous events included). ``latest``: only the newest that many
+    events. ``as_user``: the user id to give every event (default: the customer id; 0
+    for a ``session_id`` log).
 
     A purchase's basket is its order: purchases of one customer at the same instant
     share a basket id (the demo generator and the chat both log a checkout that way).
@@ -129,13 +135,23 @@ def from_database(session: Any, *, since: datetime | None = None, until: datetim
         stmt = stmt.where(Interaction.at >= since)
     if until is not None:
         stmt = stmt.where(Interaction.at < until)
-    rows = session.execute(stmt.where(Interaction.customer_id.is_not(None))).all()
+    if customer_id is not None:
+        stmt = stmt.where(Interaction.customer_id == customer_id)
+    elif session_id is not None:
+        stmt = stmt.where(Interaction.session_id == session_id)
+        as_user = 0 if as_user is None else as_user
+    else:
+        stmt = stmt.where(Interaction.customer_id.is_not(None))
+    if latest is not None:
+        stmt = stmt.order_by(Interaction.at.desc(), Interaction.id.desc()).limit(latest)
+    rows = session.execute(stmt).all()
     baskets: dict[tuple[int, float], int] = {}
     out = []
     for customer, product, at, kind in rows:
+        user = as_user if as_user is not None else customer
         t = _epoch_seconds(at)
-        basket = baskets.setdefault((customer, t), len(baskets)) if kind == "purchase" else -1
-        out.append((customer, product, t, kind, basket))
+        basket = baskets.setdefault((user, t), len(baskets)) if kind == "purchase" else -1
+        out.append((user, product, t, kind, basket))
     return InteractionLog.from_rows(out)
 
 

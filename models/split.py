@@ -67,3 +67,36 @@ def leave_last_basket_out(log: InteractionLog, *, min_baskets: int = 2,
     cutoff_of = np.array([cutoffs.get(int(u), np.inf) for u in log.users], dtype=np.float64)
     keep = log.times < cutoff_of - session_gap_s
     return Split(train=log.take(keep), targets={u: frozenset(v) for u, v in targets.items()}, cutoffs=cutoffs)
+
+
+def new_customers(split: Split, *, fraction: float = 0.2, keep_baskets: int = 1, seed: int = 0) -> Split:
+    """The cold-start protocol: a random ``fraction`` of ``split``'s test users become
+    new customers, keeping in training only their events up to (and including) their
+    first ``keep_baskets`` purchase baskets; everyone else's training events stay as
+    they are. The returned split tests only those users, on the same held-out baskets."""
+    if not 0 < fraction <= 1:
+        raise ValueError("fraction must be in (0, 1]")
+    if keep_baskets < 1:
+        raise ValueError("keep_baskets must be 1 or more")
+    rng = np.random.default_rng(seed)
+    users = np.array(sorted(split.targets), dtype=np.int64)
+    chosen = set(rng.choice(users, size=max(1, int(round(fraction * len(users)))), replace=False).tolist())
+    train = split.train
+    purchases = np.flatnonzero(train.kinds == PURCHASE)
+    keys = np.where(train.baskets[purchases] >= 0, train.baskets[purchases], -(purchases + 2))
+    seen: dict[int, list[tuple[float, int]]] = {}
+    for row, key in zip(purchases.tolist(), keys.tolist(), strict=True):
+        user = int(train.users[row])
+        if user in chosen:
+            seen.setdefault(user, []).append((float(train.times[row]), key))
+    limit: dict[int, float] = {}
+    for user, baskets in seen.items():
+        firsts: dict[int, float] = {}
+        for t, key in sorted(baskets):
+            firsts.setdefault(key, t)
+        ordered = sorted(firsts.values())
+        limit[user] = ordered[min(keep_baskets, len(ordered)) - 1]
+    cut = np.array([limit.get(int(u), np.inf) if int(u) in chosen else np.inf for u in train.users])
+    keep = train.times <= cut
+    targets = {u: v for u, v in split.targets.items() if u in chosen}
+    return Split(train=train.take(keep), targets=targets, cutoffs={u: split.cutoffs[u] for u in targets})

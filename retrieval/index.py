@@ -225,6 +225,24 @@ class VectorIndex:
                 parts.append(faiss.rev_swig_ptr(invlists.get_ids(list_no), size).copy())
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
+    def vectors_of(self, ids: Any) -> dict[int, np.ndarray]:
+        """product id -> its stored vector (float32 ``(dim,)``), for the ids present."""
+        faiss = _faiss()
+        out: dict[int, np.ndarray] = {}
+        with self._lock:
+            present = set(self.ids().tolist())
+            wanted = [int(p) for p in _as_ids(ids) if int(p) in present]
+            if self.kind == "hnsw":
+                storage = faiss.downcast_index(self.index.storage)
+                return {p: storage.reconstruct(int(self._pid_slot[p])) for p in wanted}
+            if self.kind == "ivf" and self.index.direct_map.type != faiss.DirectMap.Hashtable:
+                if self.mmapped:
+                    raise ValueError("vectors of a memory-mapped IVF index can't be read back; load it without mmap")
+                self.index.set_direct_map_type(faiss.DirectMap.Hashtable)
+            for p in wanted:
+                out[p] = self.index.reconstruct(p)
+        return out
+
     # ------------------------------------------------------------------ search
 
     def search(

@@ -12,7 +12,8 @@ simple = [
     ("refine_search", "action_refine_search"), ("more_results", "action_more_results"),
     ("product_details", "action_product_details"), ("compare_products", "action_compare_products"),
     ("ask_product_question", "action_answer_product_question"),
-    ("ask_recommendation", "action_recommend_products"),
+    ("ask_recommendation", "action_recommend_products"), ("similar_products", "action_similar_products"),
+    ("add_to_cart", "action_add_to_cart"),
 ]
 forms = [
     ("order_status", "order_lookup_form", "action_show_order_status"),

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         faiss_force_cpu: never use a GPU for FAISS, even when one is visible.
         faiss_threads: OpenMP threads FAISS uses for queries (1 is fastest for
             single queries).
+        recommend_model_dir: root of the preference model versions (``CURRENT``
+            names the served one; see ``models.artifact``).
+        recommend_check_s: seconds between the action server's looks for a newly
+            promoted model version (hot swap).
+        recommend_count: products in one recommendation reply.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -64,6 +69,9 @@ class Settings(BaseSettings):
     search_index_sync_s: float = Field(default=30.0, ge=0)
     faiss_force_cpu: bool = False
     faiss_threads: int = Field(default=1, ge=1, le=64)
+    recommend_model_dir: Path = REPO_ROOT / "var" / "models" / "preference"
+    recommend_check_s: float = Field(default=10.0, ge=0)
+    recommend_count: int = Field(default=5, ge=1, le=20)
 
 
 @lru_cache(maxsize=1)

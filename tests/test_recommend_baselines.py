@@ -158,3 +158,19 @@ def test_instacart_sample_when_installed() -> None:
     assert len(log) == 150_000 and len(log.user_ids) == 593
     split = leave_last_basket_out(log, session_gap_s=0)
     assert len(split.targets) == 593
+
+
+def test_new_customers_keep_only_their_first_basket() -> None:
+    from models.split import new_customers
+
+    split = leave_last_basket_out(planted(users=50), session_gap_s=0)
+    cold = new_customers(split, fraction=0.2, keep_baskets=1, seed=1)
+    assert len(cold.targets) == 10 and set(cold.targets) <= set(split.targets)
+    for user in cold.targets:
+        kept = cold.train.take(cold.train.users == user)
+        assert len(np.unique(kept.baskets[kept.baskets >= 0])) == 1  # one order left
+        assert cold.targets[user] == split.targets[user]
+    others = [u for u in split.targets if u not in cold.targets]
+    assert all((cold.train.users == u).sum() == (split.train.users == u).sum() for u in others)
+    with pytest.raises(ValueError, match="fraction"):
+        new_customers(split, fraction=0)

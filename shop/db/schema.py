@@ -256,6 +256,44 @@ class Interaction(Base):
     source: Mapped[str] = mapped_column(String(32), default="web")
 
 
+class Cart(Base):
+    """A shopper's cart: one per conversation (``session_id`` is the chat's sender id),
+    tied to the signed-in customer when there is one."""
+
+    __tablename__ = "carts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    items: Mapped[list[CartItem]] = relationship(
+        back_populates="cart", cascade="all, delete-orphan", order_by="CartItem.id"
+    )
+
+
+class CartItem(Base):
+    """One variant (size/colour) of a product in a cart, with its quantity."""
+
+    __tablename__ = "cart_items"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        UniqueConstraint("cart_id", "variant_id", name="uq_cart_items_variant"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    variant_id: Mapped[int] = mapped_column(ForeignKey("product_variants.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+
+    cart: Mapped[Cart] = relationship(back_populates="items")
+    variant: Mapped[ProductVariant] = relationship()
+    product: Mapped[Product] = relationship()
+
+
 class Policy(Base):
     """A shop policy as data: shipping, returns or payment.
 

@@ -1,6 +1,7 @@
 """One real stack for the end-to-end tests: a freshly generated demo shop in SQLite,
 its semantic search index (real MiniLM vectors in FAISS, FTS5 keywords), the action
-server searching through it (``SHOP_SEARCH_BACKEND=hybrid``, the default) and the Rasa
+server searching through it (``SHOP_SEARCH_BACKEND=hybrid``, the default) and
+recommending with a preference model trained on the shop's interactions, and the Rasa
 server (trained model from ``make train``)."""
 
 from __future__ import annotations
@@ -53,14 +54,41 @@ def e2e_index_dir(e2e_workdir: Path, e2e_db_url: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path) -> Iterator[RunningStack]:
+def e2e_model_dir(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path) -> Path:
+    """The preference model of the e2e shop, trained and promoted as ``make recommender``
+    does (item vectors read back from the e2e search index)."""
+    from models.interactions import from_database
+    from models.preference import demo_item_facts
+    from models.training import train_and_save
+    from retrieval.catalog_index import CatalogIndex
+    from retrieval.embeddings import get_embedder, model_id
+
+    root = e2e_workdir / "models"
+    with session_scope(e2e_db_url) as session:
+        log = from_database(session)
+        items = list(session.scalars(select(Product.id).where(Product.is_active.is_(True))))
+        facts = demo_item_facts(session)
+    index = CatalogIndex.load(e2e_index_dir, embedder=get_embedder("bf16"), mmap=False)
+    try:
+        vectors = index.vectors.vectors_of(items)
+    finally:
+        index.close()
+    result = train_and_save(log, items, root, vectors=vectors, facts=facts, encoder=model_id())
+    assert result.promoted, result.refusal
+    return root
+
+
+@pytest.fixture(scope="session")
+def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir: Path) -> Iterator[RunningStack]:
     reason = missing_prerequisites()
     if reason:
         pytest.skip(reason)
     running = RunningStack(workdir=e2e_workdir, database_url=e2e_db_url,
                            extra_env={"SHOP_IDENTITY_SECRET": "e2e-secret", "SHOP_SEARCH_BACKEND": "hybrid",
                                       "SHOP_SEARCH_INDEX_DIR": str(e2e_index_dir),
-                                      "SHOP_SEARCH_INDEX_SYNC_S": "0"})
+                                      "SHOP_SEARCH_INDEX_SYNC_S": "0",
+                                      "SHOP_RECOMMEND_MODEL_DIR": str(e2e_model_dir),
+                                      "SHOP_RECOMMEND_CHECK_S": "0"})
     try:
         running.start()
     except StackError as exc:

@@ -167,3 +167,11 @@ def test_gpu_is_used_only_when_faiss_sees_one(data, monkeypatch) -> None:
     assert not index_module.gpu_available()
     cpu_only = build_vector_index(x[:100], ids[:100], use_gpu=True)
     assert cpu_only.use_gpu is False and cpu_only.search(q[0], 3)[1].shape == (1, 3)
+
+
+def test_stored_vectors_read_back_by_product_id(built, data) -> None:
+    x, ids, _ = data
+    picks = [int(ids[0]), int(ids[123]), -5 + int(ids.max()) * 10]  # the last is not in the index
+    found = built.vectors_of(picks)
+    assert sorted(found) == sorted(picks[:2])
+    np.testing.assert_allclose(found[int(ids[123])], x[123], rtol=1e-6)

@@ -1,0 +1,185 @@
+"""Recommendation actions: "what would you recommend", "similar to this", and adding a
+product to the cart (which the recommender learns from).
+
+The ranking, constraints and reasons live in :mod:`shop.services.recommend`; the
+cart in :mod:`shop.services.cart`. Replies are a numbered text list with each
+product's reason (readable on any channel) plus a ``product_cards`` custom payload
+whose cards carry a ``reason``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import slots as S
+from actions.runtime import ServiceUnavailable, call_service
+from actions.search import RELAXED_WORDS, _pick, query_from_message
+from shop.services.cart import add_to_cart
+from shop.services.interactions import record_interaction
+from shop.services.recommend import (
+    Recommendations,
+    get_model_holder,
+    is_gift,
+    last_bought,
+    recommend_products,
+    wants_like_last_purchase,
+)
+from shop.services.search import SearchQuery
+from shop.settings import get_settings
+
+INTROS = {"personal": "utter_recommend_personal", "bestsellers": "utter_recommend_intro"}
+
+
+def _holder() -> Any:
+    settings = get_settings()
+    return get_model_holder(str(settings.recommend_model_dir), settings.recommend_check_s)
+
+
+def warm_up(session: Any) -> None:
+    """Load the served preference model (and its FAISS index) before the first request."""
+    served = _holder().get()
+    if served is not None:
+        served.model.vector_index()
+
+
+def _recommend(session: Any, **kwargs: Any) -> Recommendations:
+    """In the worker thread: the served model (hot-swapped) and the recommendations."""
+    return recommend_products(session, holder=_holder(), k=get_settings().recommend_count, **kwargs)
+
+
+def _constraints(tracker: Tracker) -> SearchQuery:
+    """The latest message's constraints, or the last search's when it names none."""
+    query = query_from_message(tracker)
+    if any(query.has(c) for c in ("category", "brand", "colour", "size", "gender", "use_case", "price")):
+        return query
+    base = tracker.get_slot(S.LAST_SEARCH)
+    return query_from_message(tracker, base=base) if isinstance(base, dict) else query
+
+
+def _utter(dispatcher: CollectingDispatcher, result: Recommendations, *, gift: bool) -> list[EventType]:
+    if not result.items:
+        dispatcher.utter_message(response="utter_recommend_none")
+        return []
+    if result.relaxed:
+        dropped = ", ".join(RELAXED_WORDS.get(r, r) for r in result.relaxed)
+        dispatcher.utter_message(response="utter_search_relaxed", dropped=dropped)
+    if result.how == "similar" and result.anchor is not None:
+        dispatcher.utter_message(response="utter_similar_intro", title=result.anchor.title)
+    else:
+        dispatcher.utter_message(response="utter_recommend_gift" if gift else INTROS[result.how])
+    lines = [f"{n}. {r.card.one_line()}\n   {r.reason[:1].upper()}{r.reason[1:]}"
+             for n, r in enumerate(result.items, start=1)]
+    dispatcher.utter_message(text="\n".join(lines))
+    dispatcher.utter_message(json_message={"type": "product_cards", "cards": [r.as_payload() for r in result.items]})
+    return [SlotSet(S.LAST_RESULTS, [r.card.id for r in result.items])]
+
+
+class ActionRecommendProducts(Action):
+    """"What would you recommend", "something like my last jacket", "a gift for my dad
+    who hikes": for the signed-in customer, else for this conversation's behaviour,
+    within the dialogue's constraints."""
+
+    def name(self) -> str:
+        return "action_recommend_products"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = S.latest_text(tracker)
+        query = replace(_constraints(tracker), text="")
+        customer = S.customer_id(tracker)
+        gift = is_gift(text)
+        try:
+            similar_to = None
+            if customer is not None and wants_like_last_purchase(text):
+                similar_to = await call_service(last_bought, customer_id=customer, category=query.category)
+            result = await call_service(_recommend, query=query, customer_id=customer,
+                                        session_id=tracker.sender_id, similar_to=similar_to, gift=gift)
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        return _utter(dispatcher, result, gift=gift)
+
+
+class ActionSimilarProducts(Action):
+    """"Similar" on a card (``/similar_products{"product_id": 12}``), or "more like the
+    second one" about the last results."""
+
+    def name(self) -> str:
+        return "action_similar_products"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        product_id = _pick(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
+        if product_id is None:
+            dispatcher.utter_message(response="utter_which_product")
+            return []
+        customer = S.customer_id(tracker)
+        query = replace(query_from_message(tracker), text="")
+        try:
+            await call_service(record_interaction, product_id=product_id, kind="click",
+                               session_id=tracker.sender_id, customer_id=customer)
+            result = await call_service(_recommend, query=query, customer_id=customer,
+                                        session_id=tracker.sender_id, similar_to=product_id)
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        if result.anchor is None:
+            dispatcher.utter_message(response="utter_product_gone")
+            return []
+        return [*_utter(dispatcher, result, gift=False), SlotSet(S.FOCUS_PRODUCT, float(product_id))]
+
+
+class ActionAddToCart(Action):
+    """"Add to cart" on a card (``/add_to_cart{"product_id": 12, "size": "M"}``) or
+    "I'll take the second one in M": the conversation's cart in the database."""
+
+    def name(self) -> str:
+        return "action_add_to_cart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        product_id = _pick(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
+        if product_id is None:
+            dispatcher.utter_message(response="utter_which_product")
+            return []
+        entities = S.latest_entities(tracker)
+        size = str(entities["size"])[:40] if entities.get("size") else None
+        colour = str(entities["colour"])[:40] if entities.get("colour") else None
+        try:
+            result = await call_service(add_to_cart, session_id=tracker.sender_id, product_id=product_id, size=size,
+                                        colour=colour, customer_id=S.customer_id(tracker))
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        events: list[EventType] = [SlotSet(S.FOCUS_PRODUCT, float(product_id))]
+        if result.status == "gone":
+            dispatcher.utter_message(response="utter_product_gone")
+        elif result.status == "out_of_stock" and not result.options:
+            dispatcher.utter_message(response="utter_cart_sold_out", title=result.title)
+        elif result.status in ("choose_size", "out_of_stock"):
+            chosen = {"product_id": product_id, **({"size": size} if size else {}), **({"colour": colour} if colour else {})}
+            buttons = [{"title": o, "payload": "/add_to_cart" + json.dumps({**chosen, _option_field(o): o})}
+                       for o in result.options[:10]]
+            name = "utter_choose_option" if result.status == "choose_size" else "utter_cart_out_of_stock"
+            dispatcher.utter_message(response=name, title=result.title, options=", ".join(result.options),
+                                     buttons=buttons)
+        elif result.status == "limit":
+            dispatcher.utter_message(response="utter_cart_limit", title=result.title)
+        else:
+            assert result.cart is not None
+            dispatcher.utter_message(response="utter_added_to_cart", title=result.title, count=result.cart.count,
+                                     total=result.cart.total)
+            dispatcher.utter_message(json_message=result.cart.as_payload())
+        return events
+
+
+SIZE_WORDS = frozenset({"XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "ONE SIZE"})
+
+
+def _option_field(option: str) -> str:
+    """Whether a listed option is a ``size`` (a size code or a number) or a ``colour``."""
+    return "size" if option.replace(".", "").isdigit() or option.upper() in SIZE_WORDS else "colour"

@@ -4,13 +4,14 @@ request, promotions, the fallback's "Did you mean …?" and leaving a form."""
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slots as S
 from actions.intent_labels import INTENT_LABELS
 from actions.runtime import ServiceUnavailable, call_service
+from shop.services.fallback import ProductReading, product_reading
 from shop.services.policies import get_policy
 from shop.services.promotions import sale_products
 
@@ -83,8 +84,35 @@ class ActionPromoInquiry(Action):
         return []
 
 
+def _read_as(tracker: Tracker, reading: ProductReading) -> list[EventType]:
+    """Events that take the latest message back and say it again as ``reading.intent``
+    at full confidence, with its entities, metadata and message id kept: the same
+    clarification Rasa's two-stage fallback makes when the shopper says "yes", so the
+    usual rules then answer it."""
+    latest = dict(tracker.latest_message or {})
+    intent = {"name": reading.intent, "confidence": 1.0}
+    parse_data = {**latest, "intent": intent, "intent_ranking": [intent]}
+    return [
+        ActiveLoop(None),
+        UserUtteranceReverted(),
+        ActionExecuted("action_listen"),
+        {
+            "event": "user",
+            "timestamp": None,
+            "text": latest.get("text"),
+            "parse_data": parse_data,
+            "input_channel": tracker.get_latest_input_channel(),
+            "message_id": latest.get("message_id"),
+            "metadata": latest.get("metadata") or {},
+        },
+    ]
+
+
 class ActionDefaultAskAffirmation(Action):
-    """First stage of the two-stage fallback: "Did you mean …?" in plain words."""
+    """First stage of the two-stage fallback. A message that names something in the
+    catalog (a SKU, a product's title, or a category/brand while the best guess is a
+    product intent; see :func:`shop.services.fallback.product_reading`) is read as a
+    search straight away; anything else gets "Did you mean …?" in plain words."""
 
     def name(self) -> str:
         return "action_default_ask_affirmation"
@@ -94,10 +122,20 @@ class ActionDefaultAskAffirmation(Action):
             r for r in (tracker.latest_message.get("intent_ranking") or [])
             if r.get("name") not in (None, "nlu_fallback", "out_of_scope")
         ]
-        if not ranking or ranking[0]["name"] not in INTENT_LABELS:
+        top = ranking[0]["name"] if ranking else None
+        loop = (tracker.active_loop or {}).get("name")
+        try:
+            reading = await call_service(
+                product_reading, text=S.latest_text(tracker), best_guess=top,
+                form_active=bool(loop) and loop != "action_two_stage_fallback",
+            )
+        except ServiceUnavailable:
+            reading = None
+        if reading is not None:
+            return _read_as(tracker, reading)
+        if top is None or top not in INTENT_LABELS:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
-        top = ranking[0]["name"]
         dispatcher.utter_message(
             response="utter_ask_affirmation",
             intent_label=INTENT_LABELS[top],

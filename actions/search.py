@@ -19,7 +19,14 @@ from rasa_sdk.types import DomainDict
 from actions import slots as S
 from actions.runtime import ServiceUnavailable, call_service
 from shop.services import product_answers
-from shop.services.catalog import ProductCard, ProductDetails, find_brand_in_text, get_cards, product_details
+from shop.services.catalog import (
+    ProductCard,
+    ProductDetails,
+    find_brand_in_text,
+    get_cards,
+    product_details,
+    resolve_category,
+)
 from shop.services.interactions import show_product
 from shop.services.search import RELAX_ORDER, SearchQuery, SearchResult, get_search_backend, names_a_product
 from shop.services.text_parse import parse_ordinal, parse_price_range
@@ -61,9 +68,16 @@ def query_from_message(tracker: Tracker, *, base: dict[str, Any] | None = None) 
     return SearchQuery(**fields)
 
 
-def _search(session: Any, *, query: SearchQuery) -> SearchResult:
+def _search(session: Any, *, query: SearchQuery, category_options: tuple[str, ...] = ()) -> SearchResult:
     """Run ``query`` on the configured backend (``Settings.search_backend``), with a
-    brand named in the words turned into a brand constraint. Runs in a worker thread."""
+    brand named in the words turned into a brand constraint. When the NLU tagged more
+    than one word as a category ("waterproof hiking boots" -> "waterproof",
+    "hiking-boots"), the first of ``category_options`` that names a real category
+    replaces one that does not. Runs in a worker thread."""
+    if query.category and resolve_category(session, value=query.category) is None:
+        known = next((c for c in category_options if resolve_category(session, value=c) is not None), None)
+        if known is not None:
+            query = SearchQuery(**{**asdict(query), "category": known})
     if not query.brand:
         brand = find_brand_in_text(session, text=query.text)
         if brand is not None:
@@ -95,12 +109,13 @@ def _utter_results(dispatcher: CollectingDispatcher, result: SearchResult) -> li
     ]
 
 
-async def _run_search(dispatcher: CollectingDispatcher, query: SearchQuery, *,
-                      when_empty: str | None = None) -> list[EventType]:
+async def _run_search(dispatcher: CollectingDispatcher, query: SearchQuery, *, when_empty: str | None = None,
+                      category_options: tuple[str, ...] = ()) -> list[EventType]:
     """Search and show the results. ``when_empty``: a response to utter instead when
-    nothing is found, leaving the shown results as they are."""
+    nothing is found, leaving the shown results as they are. ``category_options``: every
+    category value in the message (see :func:`_search`)."""
     try:
-        result = await call_service(_search, query=query)
+        result = await call_service(_search, query=query, category_options=category_options)
     except ServiceUnavailable:
         dispatcher.utter_message(response="utter_service_unavailable")
         return []
@@ -115,7 +130,8 @@ class ActionSearchProducts(Action):
         return "action_search_products"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        return await _run_search(dispatcher, query_from_message(tracker))
+        return await _run_search(dispatcher, query_from_message(tracker),
+                                 category_options=S.entity_values(tracker, "category"))
 
 
 class ActionRefineSearch(Action):
@@ -131,7 +147,7 @@ class ActionRefineSearch(Action):
             if not names_a_product(query.text) and not any(query.has(c) for c in RELAX_ORDER if c != "keywords"):
                 dispatcher.utter_message(response="utter_no_previous_search")  # "cheaper" than what?
                 return []
-            return await _run_search(dispatcher, query)
+            return await _run_search(dispatcher, query, category_options=S.entity_values(tracker, "category"))
         query = query_from_message(tracker, base=base)
         text = S.latest_text(tracker).lower()
         if re.search(r"\b(cheaper|less expensive|lower price|budget)\b", text) and query.price_max_cents == base.get(
@@ -145,7 +161,7 @@ class ActionRefineSearch(Action):
             if cards:
                 cheapest = min(c.price_cents for c in cards)
                 query = SearchQuery(**{**asdict(query), "price_max_cents": max(0, cheapest - 1)})
-        return await _run_search(dispatcher, query)
+        return await _run_search(dispatcher, query, category_options=S.entity_values(tracker, "category"))
 
 
 class ActionMoreResults(Action):
@@ -211,7 +227,8 @@ class ActionProductDetails(Action):
         shown = tracker.get_slot(S.LAST_RESULTS) or []
         if not shown and not tracker.get_slot(S.FOCUS_PRODUCT) and names_a_product(S.latest_text(tracker)):
             # "show me the Cairn 2 Court Shoe" with nothing on screen: look it up
-            return await _run_search(dispatcher, query_from_message(tracker))
+            return await _run_search(dispatcher, query_from_message(tracker),
+                                     category_options=S.entity_values(tracker, "category"))
         details = await _pointed_details(dispatcher, tracker, default_first=len(shown) == 1)
         if details is None:
             return []

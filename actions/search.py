@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import slots as S
 from actions.runtime import ServiceUnavailable, call_service
-from shop.services import product_answers
+from shop.services import grounded, product_answers
 from shop.services.catalog import (
     ProductCard,
     ProductDetails,
@@ -28,6 +28,7 @@ from shop.services.catalog import (
     resolve_category,
 )
 from shop.services.interactions import show_product
+from shop.services.llm import get_llm_runner
 from shop.services.search import RELAX_ORDER, SearchQuery, SearchResult, get_search_backend, names_a_product
 from shop.services.text_parse import parse_ordinal, parse_price_range
 from shop.settings import get_settings
@@ -257,7 +258,8 @@ class ActionCompareProducts(Action):
         if len(found) < 2:
             dispatcher.utter_message(response="utter_compare_need_two")
             return []
-        dispatcher.utter_message(text=product_answers.compare(found))
+        answer = await grounded.compare_products(found, S.latest_text(tracker), runner=get_llm_runner())
+        dispatcher.utter_message(text=answer.text)
         return []
 
 
@@ -272,10 +274,15 @@ class ActionAnswerProductQuestion(Action):
         if details is None:
             return []
         entities = S.latest_entities(tracker)
-        answer = product_answers.answer_question(details, S.latest_text(tracker), size=entities.get("size"),
-                                                 colour=entities.get("colour"))
-        if answer is None:
+        question = S.latest_text(tracker)
+        try:
+            policies = await call_service(grounded.policy_facts, question=question)
+        except ServiceUnavailable:
+            policies = ""
+        answer = await grounded.answer_product_question(details, question, runner=get_llm_runner(), policies=policies,
+                                                        size=entities.get("size"), colour=entities.get("colour"))
+        if answer.text is None:
             dispatcher.utter_message(response="utter_product_question_unknown", title=details.card.title)
         else:
-            dispatcher.utter_message(text=answer)
+            dispatcher.utter_message(text=answer.text)
         return [SlotSet(S.FOCUS_PRODUCT, float(details.card.id))]

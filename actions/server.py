@@ -36,15 +36,17 @@ def _configure_logging(level: Any, log_file: str | None, logging_config_file: st
 
 
 async def _warm_up(app: Sanic, _loop: Any) -> None:
-    """Load the search backend and the served recommendation model in the background
-    (the server answers meanwhile; a failure is logged, never raised)."""
+    """Load the search backend, the served recommendation model and the LLM's weights
+    in the background (the server answers meanwhile; a failure is logged, never raised)."""
     from actions.recommend import warm_up as warm_recommender
     from actions.runtime import start_in_background
+    from shop.services.llm import warm_up as warm_llm
     from shop.services.search import warm_up as warm_search
     from shop.settings import get_settings
 
     start_in_background(warm_search, name=get_settings().search_backend)
     start_in_background(warm_recommender)
+    start_in_background(warm_llm)
 
 
 def create_app(executor: ActionExecutor, *, level: Any, log_file: str | None, logging_config_file: str | None,

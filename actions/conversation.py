@@ -3,6 +3,8 @@ request, promotions, the fallback's "Did you mean …?" and leaving a form."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -11,9 +13,13 @@ from rasa_sdk.types import DomainDict
 from actions import slots as S
 from actions.intent_labels import INTENT_LABELS
 from actions.runtime import ServiceUnavailable, call_service
+from shop.promo.copy import promo_message
+from shop.promo.service import personal_offer, policy_config
 from shop.services.fallback import ProductReading, product_reading
+from shop.services.llm import get_llm_runner
 from shop.services.policies import get_policy
 from shop.services.promotions import sale_products
+from shop.settings import get_settings
 
 FAQ_PREFIX = "faq/"
 
@@ -65,12 +71,17 @@ class ActionRequestHuman(Action):
 
 
 class ActionPromoInquiry(Action):
-    """What's on sale today, from the catalog; never an invented code."""
+    """A signed-in customer may get a personal offer (the promo engine decides; the
+    LLM words it, checked against the terms); everyone gets the sale items from the
+    catalog. Never an invented code."""
 
     def name(self) -> str:
         return "action_promo_inquiry"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        customer = S.customer_id(tracker)
+        if customer is not None and await _personal_offer(dispatcher, customer):
+            return []
         await _utter_policy(dispatcher, "promotions")
         try:
             cards = await call_service(sale_products, limit=5)
@@ -82,6 +93,26 @@ class ActionPromoInquiry(Action):
             dispatcher.utter_message(json_message={"type": "product_cards", "cards": [c.as_payload() for c in cards]})
             return [SlotSet(S.LAST_RESULTS, [c.id for c in cards]), SlotSet(S.LAST_SEARCH, None)]
         return []
+
+
+async def _personal_offer(dispatcher: CollectingDispatcher, customer_id: int) -> bool:
+    """Utter the customer's personal offer when the policy gives one; ``False`` when not."""
+    settings = get_settings()
+    try:
+        offer = await call_service(personal_offer, customer_id=customer_id,
+                                   now=datetime.now(timezone.utc).replace(tzinfo=None),
+                                   config=policy_config(settings), model_key=settings.database_url)
+    except ServiceUnavailable:
+        return False
+    if offer.facts is None:
+        return False
+    message = await promo_message(offer.facts, runner=get_llm_runner())
+    dispatcher.utter_message(text=message.text)
+    dispatcher.utter_message(json_message={
+        "type": "promo_code", "code": offer.facts.code, "discount": offer.facts.terms.discount,
+        "applies_to": offer.facts.terms.applies_to, "expires": offer.facts.expires,
+    })
+    return True
 
 
 def _read_as(tracker: Tracker, reading: ProductReading) -> list[EventType]:

@@ -6,6 +6,8 @@ runner, prompts, verifier and template fallbacks):
   product questions built from the catalog;
 - grounded accuracy of the final answers, checked against the database by rules
   (the price, material, weight, rating, a yes/no on features, sizes and uses);
+- verifier pass and fallback rates of promo messages (code, discount, price and
+  expiry required, no other number);
 - the latency of a non-LLM service call (a hybrid product search, run the way actions
   run it) idle and while 4 LLM answers are in flight, as a ratio from one run.
 
@@ -76,11 +78,58 @@ def questions_for(d: ProductDetails) -> list[tuple[str, str, Check]]:
     return out
 
 
+def promo_figures(settings, runner, count: int) -> None:  # type: ignore[no-untyped-def]
+    """Verifier pass and fallback rates of promo messages for opted-in customers, each
+    with a random eligible offer and a fresh (not stored) code: read-only on the shop."""
+    from datetime import datetime, timedelta, timezone
+
+    from shop.db.schema import Customer, Offer
+    from shop.promo.copy import check_message, promo_facts, promo_message
+    from shop.promo.offers import new_code, terms_of
+
+    rng = random.Random(9)
+    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    with session_scope(settings.database_url) as s:
+        customers = list(s.scalars(select(Customer.id).where(Customer.marketing_opt_in.is_(True)).order_by(Customer.id)))
+        offers = list(s.scalars(select(Offer).where(Offer.active.is_(True)).order_by(Offer.id)))
+        if not offers:
+            print("\nno offers in the shop: regenerate the demo shop for promo figures")
+            return
+        facts = []
+        for cid in rng.sample(customers, min(count, len(customers))):
+            offer = rng.choice(offers)
+            facts.append(promo_facts(s, customer_id=cid, terms=terms_of(s, offer), code=new_code(),
+                                     expires_at=now + timedelta(days=7), offer_id=offer.id))
+
+    async def word_all() -> list:
+        out = []
+        for f in facts:
+            started = time.perf_counter()
+            out.append((await promo_message(f, runner=runner), time.perf_counter() - started, f))
+        return out
+
+    results = asyncio.run(word_all())
+    sources = Counter(m.source for m, _, _ in results)
+    n = len(results)
+    sent_ok = sum(1 for m, _, f in results if not check_message(m.text, f))
+    times = [t for _, t, _ in results]
+    print(f"\n| promo messages ({n}) | value |\n|---|---|")
+    print(f"| verifier pass, first try (no fallback) | {sources['llm'] / n:.0%} |")
+    print(f"| verifier pass after the one retry | {sources['llm_retry'] / n:.0%} |")
+    print(f"| fallback to the template | {sources['template'] / n:.0%} |")
+    print(f"| messages sent with every term exact and nothing else (LLM or template) | {sent_ok / n:.0%} |")
+    print(f"| time to message p50 / p95 | {percentile(times, 0.5):.1f} / {percentile(times, 0.95):.1f} s |")
+    problems = Counter(p.split(" is not")[0].split(" must state")[0] for m, _, _ in results for p in m.problems)
+    if problems:
+        print("\nmost common rejections: " + "; ".join(f"{k} ({v})" for k, v in problems.most_common(5)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="provider/model (default: SHOP_LLM_MODEL)")
     parser.add_argument("--questions", type=int, default=100, help="product questions (default 100)")
     parser.add_argument("--threads", type=int, default=0, help="LLM threads (default: settings)")
+    parser.add_argument("--promos", type=int, default=50, help="promo messages (default 50)")
     args = parser.parse_args()
     settings = get_settings()
     overrides = {k: v for k, v in (("llm_model", args.model), ("llm_threads", args.threads or None)) if v}
@@ -140,6 +189,8 @@ def main() -> int:
     print("\n| question kind | asked | right |\n|---|---|---|")
     for kind, count in sorted(by_kind.items()):
         print(f"| {kind} | {count} | {right[kind] / count:.0%} |")
+
+    promo_figures(settings, runner, args.promos)
 
     # non-LLM latency idle and with 4 LLM answers in flight
     backend = get_search_backend(settings.search_backend)

@@ -6,6 +6,7 @@ Commands::
     python -m shop demo generate [--url URL] [--seed 7] [--as-of YYYY-MM-DD] [--scale 1.0]
                                  [--replace] [--truth-out PATH] [--no-progress]
     python -m shop catalog import FILE.csv [--url URL] [--mapping shopify|PATH.yml] [--currency USD]
+    python -m shop promo report [--url URL] [--policy NAME] [--since YYYY-MM-DD] [--attribute]
 
 ``--url`` defaults to ``Settings.database_url`` (``DATABASE_URL`` in the environment,
 else ``var/shop.db``); settings are the only place the environment is read.
@@ -148,10 +149,30 @@ def _cmd_catalog_import(args: argparse.Namespace) -> int:
     return 1 if report.rejected else 0
 
 
+def _cmd_promo_report(args: argparse.Namespace) -> int:
+    from shop.db.engine import session_scope
+    from shop.db.migrate import upgrade
+    from shop.promo.report import ab_report, attribute_outcomes, format_report
+
+    url = args.url or _default_url()
+    upgrade(url)
+    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    with session_scope(url) as session:
+        if args.attribute:
+            print(f"Outcomes attributed to {attribute_outcomes(session, now=now)} decisions from orders.")
+        rows = ab_report(session, policy=args.policy, since=args.since)
+    if not rows:
+        print("No offer decisions with known outcomes yet.")
+        return 0
+    print(f"Offers against control at {_display_url(url)}" + (f", policy {args.policy}" if args.policy else "") + ":")
+    print(format_report(rows))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m shop``."""
     parser = argparse.ArgumentParser(prog="python -m shop", description="Shop database, demo data and catalog tools.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{db,demo,catalog}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{db,demo,catalog,promo}")
 
     url_help = "SQLAlchemy database URL (default: DATABASE_URL or var/shop.db)"
 
@@ -181,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="'shopify' (default) or a YAML file mapping our fields to the CSV's columns")
     imp.add_argument("--currency", default="USD", help="currency when the CSV has none (default USD)")
     imp.set_defaults(func=_cmd_catalog_import)
+
+    promo = groups.add_parser("promo", help="promo engine").add_subparsers(dest="command", required=True)
+    rep = promo.add_parser("report", help="A/B report: each offer against the control group")
+    rep.add_argument("--url", help=url_help)
+    rep.add_argument("--policy", help="only decisions of this policy (uplift, random, ...)")
+    rep.add_argument("--since", type=_parse_as_of, default=None, help="only decisions from this date (UTC)")
+    rep.add_argument("--attribute", action="store_true",
+                     help="first fill in outcomes of decisions whose 14-day window has closed, from orders")
+    rep.set_defaults(func=_cmd_promo_report)
     return parser
 
 

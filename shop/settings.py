@@ -61,6 +61,15 @@ class Settings(BaseSettings):
         llm_timeout_s: seconds a shopper waits for LLM words before the template answers.
         llm_max_tokens: most tokens per LLM answer.
         llm_max_pending: LLM calls allowed in flight before new ones get the template.
+        promo_policy: how offers are chosen: ``"uplift"`` (default: eligibility, the
+            uplift model, Thompson-sampling exploration), ``"random"`` (any eligible
+            offer) or ``"paused"`` (no personal offers; sale items only).
+        promo_control_pct: percent of customers held out as the control group (no offer),
+            fixed per customer, so uplift stays measurable.
+        promo_exploration: scale of the Thompson-sampling noise on predicted uplift
+            (0: always the best prediction; 1: the model's own uncertainty).
+        promo_code_days: days an issued code stays valid (never past the offer's end).
+        promo_salt: mixed into the control-group hash (change it to draw a new group).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -92,6 +101,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=20.0, gt=0)
     llm_max_tokens: int = Field(default=160, ge=16, le=2048)
     llm_max_pending: int = Field(default=4, ge=1, le=64)
+    promo_policy: Literal["uplift", "random", "paused"] = "uplift"
+    promo_control_pct: int = Field(default=10, ge=0, le=100)
+    promo_exploration: float = Field(default=1.0, ge=0, le=10)
+    promo_code_days: int = Field(default=7, ge=1, le=365)
+    promo_salt: str = "ridgeline-promo-1"
 
 
 @lru_cache(maxsize=1)

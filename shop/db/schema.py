@@ -79,6 +79,7 @@ class Product(Base):
     gender: Mapped[str] = mapped_column(String(16), default="unisex")
     price_cents: Mapped[int] = mapped_column(Integer)
     compare_at_cents: Mapped[int | None] = mapped_column(Integer)
+    cost_cents: Mapped[int | None] = mapped_column(Integer)  # what the shop pays; offers keep a margin over it
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     image_url: Mapped[str | None] = mapped_column(String(500))
@@ -292,6 +293,83 @@ class CartItem(Base):
     cart: Mapped[Cart] = relationship(back_populates="items")
     variant: Mapped[ProductVariant] = relationship()
     product: Mapped[Product] = relationship()
+
+
+OFFER_KINDS = ("percent_off", "amount_off", "free_shipping", "bundle")
+
+
+class Offer(Base):
+    """A promotion as data; the promo engine decides who sees it, the LLM only words it.
+
+    ``value``: percent for ``percent_off`` and ``bundle`` (off every item when at least
+    ``min_items`` eligible items are bought), cents for ``amount_off``, unused for
+    ``free_shipping``. ``category_slugs`` / ``product_ids``: what it applies to (both
+    empty: everything). ``min_margin_pct``: the discounted price must stay this many
+    percent above cost. ``budget_cents``: the most discount it may give in all;
+    ``spent_cents`` grows with each redemption. ``per_customer_limit``: codes one
+    customer may hold. ``starts_at`` / ``ends_at``: validity (naive UTC)."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        CheckConstraint("kind IN ('percent_off','amount_off','free_shipping','bundle')", name="kind_known"),
+        CheckConstraint("spent_cents <= budget_cents", name="within_budget"),
+        CheckConstraint("value >= 0", name="value_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[int] = mapped_column(Integer, default=0)
+    min_items: Mapped[int] = mapped_column(Integer, default=1)
+    category_slugs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    product_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    min_margin_pct: Mapped[int] = mapped_column(Integer, default=0)
+    budget_cents: Mapped[int] = mapped_column(Integer)
+    spent_cents: Mapped[int] = mapped_column(Integer, default=0)
+    per_customer_limit: Mapped[int] = mapped_column(Integer, default=1)
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OfferCode(Base):
+    """A unique, single-use code issued to one customer for one offer."""
+
+    __tablename__ = "offer_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    redeemed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    order_ref: Mapped[str | None] = mapped_column(String(64))
+    discount_cents: Mapped[int | None] = mapped_column(Integer)
+
+    offer: Mapped[Offer] = relationship()
+
+
+class OfferEvent(Base):
+    """One offer decision logged for learning and A/B reports: a customer was shown
+    ``offer_id`` (``None``: the control group, shown nothing) by ``policy`` in ``arm``;
+    ``converted`` / ``redeemed`` / ``revenue_cents`` record what followed within the
+    attribution window (``None`` while it is open)."""
+
+    __tablename__ = "offer_events"
+    __table_args__ = (Index("ix_offer_events_customer_at", "customer_id", "shown_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id"), index=True)
+    arm: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(32))
+    shown_at: Mapped[datetime] = mapped_column(DateTime)
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("offer_codes.id"))
+    converted: Mapped[bool | None] = mapped_column(Boolean)
+    redeemed: Mapped[bool | None] = mapped_column(Boolean)
+    revenue_cents: Mapped[int | None] = mapped_column(Integer)
 
 
 class Policy(Base):

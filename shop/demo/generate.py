@@ -47,6 +47,9 @@ from shop.db.schema import (
     Category,
     Customer,
     Interaction,
+    Offer,
+    OfferCode,
+    OfferEvent,
     Order,
     OrderItem,
     OrderStatusEvent,
@@ -540,8 +543,10 @@ def shop_product_count(session: Session) -> int:
 
 def clear_shop(session: Session) -> None:
     """Delete every generated row (catalog, customers, orders, returns, reviews,
-    interactions), children first. Policies are kept (``seed_policies`` only adds
-    missing ones)."""
+    interactions, offers and their codes and logged decisions), children first.
+    Policies are kept (``seed_policies`` only adds missing ones)."""
+    for model in (OfferEvent, OfferCode, Offer):
+        session.execute(delete(model))
     for model in reversed(GENERATED_TABLES):
         session.execute(delete(model))
     session.flush()
@@ -1435,6 +1440,9 @@ def generate_demo_shop(
     gen.build_reviews()
     gen.build_interactions()
     counts = gen.write(session)
+    from shop.demo.offers import generate_offers  # imports this module's CustomerProfile
+
+    counts.update(generate_offers(session, seed=seed, as_of=as_of, truth={c.id: c.profile for c in gen.customers}))
     counts["policies_added"] = seed_policies(session, now=as_of)
     counts["policies"] = int(session.scalar(select(func.count()).select_from(Policy)) or 0)
     session.flush()

@@ -1,0 +1,166 @@
+"""Which offer, if any, one customer gets: eligibility rules first, then the uplift
+model's prediction, then Thompson-sampling exploration; a fixed control group gets
+nothing, so uplift stays measurable. Every decision is logged as an
+:class:`~shop.db.schema.OfferEvent` (control included) for the A/B report and the
+next model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.uplift import CONTROL, UpliftModel
+from shop.db.schema import Offer, OfferCode, OfferEvent
+from shop.promo.features import customer_features, offer_categories, order_value_cents
+from shop.promo.offers import eligible_offers, issue_code
+
+logger = logging.getLogger(__name__)
+MODEL_TTL_S = 3600.0
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """The tunable part of the policy (from ``Settings.promo_*``; see there)."""
+
+    name: str = "uplift"          # "uplift" | "random" | "paused"
+    control_pct: int = 10
+    exploration: float = 1.0
+    code_days: int = 7
+    salt: str = "ridgeline-promo-1"
+    margin_pct: float = 40.0      # what a sale earns the shop, percent of the order
+    redeem_share: float = 0.8     # converted customers who use their code
+    shipping_cents: int = 695     # what free shipping costs the shop
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``arm``: an offer key, ``"control"`` or ``"none"``; ``offer``/``code`` when one
+    was issued; ``reason`` in words for logs and staff."""
+
+    arm: str
+    reason: str
+    offer: Offer | None = None
+    code: OfferCode | None = None
+
+
+def in_control_group(customer_id: int, *, pct: int, salt: str) -> bool:
+    """Whether the customer is in the fixed control group (stable hash of id and salt)."""
+    digest = hashlib.sha256(f"{salt}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < pct
+
+
+def train_uplift(session: Session) -> UpliftModel | None:
+    """An :class:`UpliftModel` fitted on every logged decision with a known outcome,
+    or ``None`` while there are too few (fewer than 30 control events)."""
+    events = session.execute(select(OfferEvent.customer_id, OfferEvent.shown_at, OfferEvent.arm, OfferEvent.converted)
+                             .where(OfferEvent.converted.is_not(None))).all()
+    if not events:
+        return None
+    categories = offer_categories(session)
+    X = customer_features(session, rows=[(e[0], e[1]) for e in events], categories=categories)
+    try:
+        return UpliftModel().fit(X, [e[2] for e in events], np.array([int(bool(e[3])) for e in events]))
+    except ValueError as exc:
+        logger.info("no uplift model yet: %s", exc)
+        return None
+
+
+_cache: dict[str, tuple[float, UpliftModel | None, list[str]]] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_uplift(session: Session, *, key: str) -> tuple[UpliftModel | None, list[str]]:
+    """The uplift model and its feature categories, retrained at most hourly per ``key``
+    (the database URL)."""
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < MODEL_TTL_S:
+            return hit[1], hit[2]
+    model, cats = train_uplift(session), offer_categories(session)
+    with _cache_lock:
+        _cache[key] = (time.monotonic(), model, cats)
+    return model, cats
+
+
+def expected_cost_cents(offer: Offer, *, order_cents: float, convert_p: float, config: PolicyConfig) -> float:
+    """What giving ``offer`` is expected to cost: conversion x redemption x discount."""
+    if offer.kind in ("percent_off", "bundle"):
+        discount = order_cents * offer.value / 100
+    elif offer.kind == "amount_off":
+        discount = min(float(offer.value), order_cents)
+    else:
+        discount = float(config.shipping_cents)
+    return convert_p * config.redeem_share * discount
+
+
+def choose(offers: list[Offer], *, config: PolicyConfig, model: UpliftModel | None, features: np.ndarray | None,
+           rng: random.Random) -> tuple[Offer | None, str]:
+    """Pick among eligible ``offers`` (no logging, no codes): ``(offer or None, reason)``.
+
+    ``"uplift"``: for each offer, draw an uplift from the model's posterior (Thompson
+    sampling, noise scaled by ``exploration``); offers whose extra sales would not earn
+    back their expected discount (margin of the customer's usual order) are dropped,
+    and the one with the most extra conversions per expected discount cent wins. When
+    none pays for itself the customer gets no offer: the budget goes where it changes
+    behaviour. ``"random"``: any eligible offer."""
+    if not offers:
+        return None, "no eligible offer"
+    if config.name == "random" or model is None or features is None:
+        return rng.choice(offers), "random" if config.name == "random" else "explore (no model yet)"
+    row = features.reshape(1, -1)
+    post = model.posterior(row)
+    p = model.conversion(row)
+    order = order_value_cents(features)
+    value_of_sale = order * config.margin_pct / 100
+    best: tuple[float, Offer] | None = None
+    for offer in offers:
+        if offer.key not in post:  # an offer the model has not seen enough of: explore it
+            return offer, "explore (new offer)"
+        mean, se = post[offer.key]
+        uplift = float(mean[0] + config.exploration * se[0] * rng.gauss(0.0, 1.0))
+        cost = max(1.0, expected_cost_cents(offer, order_cents=order, convert_p=float(p[offer.key][0]), config=config))
+        if uplift * value_of_sale <= cost:  # would not pay for itself
+            continue
+        efficiency = uplift / cost
+        if best is None or efficiency > best[0]:
+            best = (efficiency, offer)
+    if best is None:
+        return None, "no offer is predicted to pay for itself"
+    return best[1], "uplift"
+
+
+def decide(session: Session, *, customer_id: int, now: datetime, config: PolicyConfig,
+           model: UpliftModel | None, categories: list[str], rng: random.Random | None = None) -> Decision:
+    """Decide, issue a code when an offer is chosen, and log the decision."""
+    rng = rng or random.Random()
+    if config.name == "paused":
+        return Decision("none", "offers are paused")
+    offers = eligible_offers(session, customer_id=customer_id, now=now)
+    if not offers:
+        return Decision("none", "no eligible offer")
+    if in_control_group(customer_id, pct=config.control_pct, salt=config.salt):
+        session.add(OfferEvent(customer_id=customer_id, offer_id=None, arm=CONTROL, policy=config.name, shown_at=now))
+        return Decision(CONTROL, "control group")
+    features = None
+    if model is not None:
+        features = customer_features(session, rows=[(customer_id, now)], categories=categories)[0]
+    offer, reason = choose(offers, config=config, model=model, features=features, rng=rng)
+    if offer is None:
+        return Decision("none", reason)
+    code = issue_code(session, offer=offer, customer_id=customer_id, now=now, valid_days=config.code_days)
+    if code is None:
+        return Decision("none", "the customer holds this offer's limit")
+    session.add(OfferEvent(customer_id=customer_id, offer_id=offer.id, arm=offer.key, policy=config.name,
+                           shown_at=now, code_id=code.id))
+    session.flush()
+    return Decision(offer.key, reason, offer, code)

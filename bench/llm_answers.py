@@ -78,6 +78,32 @@ def questions_for(d: ProductDetails) -> list[tuple[str, str, Check]]:
     return out
 
 
+def raw_speed(settings, threads: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """``(prompt tokens/s, generated tokens/s)`` of the local model with ``threads``:
+    a ~400-token prompt with one token out, then a short prompt with 96 tokens out."""
+    from langchain_core.messages import HumanMessage
+
+    from models.llm.chat import LlamaCppChat
+
+    runner = build_runner(settings.model_copy(update={"llm_threads": threads}))
+    if runner is None or not isinstance(runner.model, LlamaCppChat):
+        return 0.0, 0.0
+    model = runner.model
+    long_prompt = [HumanMessage(content="Summarise: " + "The jacket is waterproof and warm. " * 55)]
+    short = [HumanMessage(content="Write a long paragraph about hiking boots.")]
+    model.generate([short], max_tokens=4)  # load and warm up
+    started = time.perf_counter()
+    out = model.generate([long_prompt], max_tokens=1)
+    prefill_s = time.perf_counter() - started
+    prompt_tokens = int(((out.generations[0][0].generation_info or {}).get("usage") or {}).get("prompt_tokens") or 0)
+    started = time.perf_counter()
+    out = model.generate([short], max_tokens=96)
+    decode_s = time.perf_counter() - started
+    made = int(((out.generations[0][0].generation_info or {}).get("usage") or {}).get("completion_tokens") or 96)
+    runner.close()
+    return prompt_tokens / prefill_s, made / decode_s
+
+
 def promo_figures(settings, runner, count: int) -> None:  # type: ignore[no-untyped-def]
     """Verifier pass and fallback rates of promo messages for opted-in customers, each
     with a random eligible offer and a fresh (not stored) code: read-only on the shop."""
@@ -165,6 +191,7 @@ def main() -> int:
                 print(f"  {i}/{len(asked)} answered", flush=True)
         return out
 
+    speeds = [(threads, *raw_speed(settings, threads)) for threads in (1, 2)]
     results = asyncio.run(answer_all())
     gens = list(runner.history)
     tokens = sum(g.tokens for g in gens)
@@ -173,7 +200,11 @@ def main() -> int:
     sources = Counter(r[1].source for r in results)
     n = len(results)
     print("\n| figure | value |\n|---|---|")
-    print(f"| generation speed | {tokens / model_s:.1f} tokens/s ({tokens} tokens in {model_s:.0f} s, {len(gens)} calls) |")
+    for threads, prefill, decode in speeds:
+        if decode:
+            print(f"| raw speed, {threads} thread(s) | prompt {prefill:.0f} tokens/s, generation {decode:.1f} tokens/s |")
+    print(f"| answers generated | {tokens} tokens in {len(gens)} calls, {model_s:.0f} s of model time "
+          f"(prompt processing included) |")
     print(f"| time to answer p50 / p95 (retries included) | {percentile(times, 0.5):.1f} / {percentile(times, 0.95):.1f} s |")
     print(f"| verifier pass, first try (no fallback) | {sources['llm'] / n:.0%} |")
     print(f"| verifier pass after the one retry | {sources['llm_retry'] / n:.0%} |")

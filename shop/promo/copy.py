@@ -41,8 +41,8 @@ class PromoFacts:
         lines = [f"Customer first name: {self.first_name}"]
         if self.liked:
             lines.append(f"They bought before: {self.liked}")
-        lines += [f"Offer: {self.terms.discount} on {self.terms.applies_to}", f"Code: {self.code}",
-                  f"Code expires: {self.expires}"]
+        lines += [f"Personal promo offer (a discount code): {self.terms.discount} on {self.terms.applies_to}",
+                  f"Code: {self.code}", f"Code expires: {self.expires}"]
         if self.product and self.price:
             lines.append(f"Featured product: {self.product}, {self.price} with the code")
         return "\n".join(lines)

@@ -60,9 +60,15 @@ class Answer:
     problems: tuple[str, ...] = ()
 
 
-def product_facts(details: ProductDetails) -> str:
-    """One product's facts as lines: name, brand, price, rating, description,
-    features, material, weight, fit, uses, units in stock per size/colour and reviews."""
+REVIEW_WORDS = re.compile(r"\b(reviews?|rated|rating|people|customers|shoppers|comfortable|comfort|quality|"
+                          r"worth|fit|fits|sizing|runs?|durable|last)\b", re.I)
+MAX_DESCRIPTION_CHARS = 400
+
+
+def product_facts(details: ProductDetails, *, reviews: bool = True) -> str:
+    """One product's facts as lines: name, brand, price, rating, description (first
+    400 characters), features, material, weight, fit, uses, units in stock per
+    size/colour and, with ``reviews``, up to three review snippets."""
     card, attrs = details.card, details.attributes
     lines = [f"Product: {card.title}" + (f" by {card.brand}" if card.brand else "")]
     lines.append(f"Price: {card.price}" + (f" (was {details.compare_at})" if details.compare_at else ""))
@@ -70,7 +76,7 @@ def product_facts(details: ProductDetails) -> str:
         lines.append(f"Category: {details.category}; fit for: {details.gender}")
     lines.append(f"Rating: {card.rating:.1f}/5 from {card.rating_count} reviews" if card.rating else "Rating: no reviews yet")
     if details.description:
-        lines.append(f"Description: {details.description.strip()}")
+        lines.append(f"Description: {details.description.strip()[:MAX_DESCRIPTION_CHARS]}")
     features = attrs.get("features")
     if features:
         lines.append("Features: " + ", ".join(str(f) for f in (features if isinstance(features, list) else [features])))
@@ -87,7 +93,7 @@ def product_facts(details: ProductDetails) -> str:
     lines.append(f"Units in stock in all: {sum(max(n, 0) for _, _, n in details.stock)}")
     if sold_out:
         lines.append("Sold out: " + ", ".join(sold_out))
-    for stars, title, body in details.reviews[:3]:
+    for stars, title, body in details.reviews[:3] if reviews else ():
         snippet = (body or title or "").strip().replace("\n", " ")
         if snippet:
             lines.append(f"Review ({stars}/5): {snippet[:200]}")
@@ -158,7 +164,9 @@ async def answer_product_question(details: ProductDetails, question: str, *, run
                                   colour: str | None = None) -> Answer:
     """A verified answer to ``question`` about one product (see :func:`grounded_answer`);
     ``policies``: :func:`policy_facts` for the question."""
-    facts = product_facts(details) + (f"\n{policies}" if policies else "")
+    # review snippets cost prompt time (~40 tokens/s on one core): only when asked about
+    facts = product_facts(details, reviews=bool(REVIEW_WORDS.search(question or ""))) + (
+        f"\n{policies}" if policies else "")
     return await grounded_answer(
         prompts.PRODUCT_QUESTION, facts=facts, question=question, runner=runner,
         template=lambda: product_answers.answer_question(details, question, size=size, colour=colour),
@@ -168,7 +176,7 @@ async def answer_product_question(details: ProductDetails, question: str, *, run
 async def compare_products(items: list[ProductDetails], question: str, *, runner: LLMRunner | None) -> Answer:
     """A verified comparison of two or three products: the side-by-side table from the
     database, then the LLM's summary of it (the template summary when the LLM's fails)."""
-    facts = "\n\n".join(f"Option {i}:\n{product_facts(d)}" for i, d in enumerate(items, start=1))
+    facts = "\n\n".join(f"Option {i}:\n{product_facts(d, reviews=False)}" for i, d in enumerate(items, start=1))
     summary = await grounded_answer(prompts.COMPARE, facts=facts, question=question or "compare them", runner=runner,
                                     template=lambda: product_answers.compare_summary(items))
     table = product_answers.compare_table(items)

@@ -31,6 +31,7 @@ help:
 	@echo "make bench  - measure REST turn latency against a running stack"
 	@echo "make bench-search - search relevance, index speed and search latency figures"
 	@echo "make retrain - train the recommendation model on the latest interactions and promote it"
+	@echo "make bench-llm - LLM answer and promo figures, and the A/B simulation of offer policies"
 
 $(RASA_VENV)/.stamp: requirements/rasa.lock.txt
 	@test -n "$(PY310)" || { echo "Python 3.10 is required for the Rasa server"; exit 1; }
@@ -100,10 +101,12 @@ bench-search: $(ACT_VENV)/.stamp
 	$(ACT_PY) bench/search_e2e.py --scales 1 20 --mismatched
 	$(ACT_PY) bench/index_speed.py --sizes 100000 1000000
 
-# LLM figures (see README "Generative answers"): tokens/s, answer time, verifier pass
-# and fallback rates, grounded accuracy, and non-LLM turn latency while LLM answers run.
-bench-llm: db llm
+# LLM and promo figures (see README "Generative answers and promo offers"): tokens/s,
+# answer time, verifier pass and fallback rates, grounded accuracy, non-LLM latency
+# while LLM answers run, and the A/B simulation of offer policies.
+bench-llm: db index llm
 	$(ACT_PY) bench/llm_answers.py
+	$(ACT_PY) bench/promo_simulation.py
 
 # Recommendation baselines on the demo shop and the Instacart sample (fetched at run time).
 bench-recommend: db

@@ -203,3 +203,42 @@ def test_required_facts() -> None:
     assert required_missing(text, ["SAVE-7QK2", "15%", "$110.49", "2026-12-31"]) == []
     assert required_missing("Take 15% off!", ["SAVE-7QK2", "15%"]) == ["it must state SAVE-7QK2"]
     assert numbers_in("$1,299.50 and 3 days") == {1299.5, 3.0}
+
+
+def test_openai_compatible_endpoint_over_real_http() -> None:
+    """``openai/<model>`` against a small OpenAI-compatible server on loopback."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
+            reply = {"choices": [{"message": {"role": "assistant", "content": "It is $129.99."}}],
+                     "usage": {"prompt_tokens": 12, "completion_tokens": 5}}
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        options = ModelOptions(cache_dir=Path("/nonexistent"), base_url=f"http://127.0.0.1:{server.server_port}/v1",
+                               api_key="k", max_tokens=50)
+        runner = LLMRunner(chat_model("openai/qwen2.5-1.5b", options))
+        generation = asyncio.run(runner.generate(_ask("how much?")))
+    finally:
+        server.shutdown()
+    assert (generation.text, generation.tokens) == ("It is $129.99.", 5)
+    assert seen[0]["path"] == "/v1/chat/completions" and seen[0]["auth"] == "Bearer k"
+    assert seen[0]["model"] == "qwen2.5-1.5b" and seen[0]["max_tokens"] == 50
+    assert [m["role"] for m in seen[0]["messages"]] == ["system", "user"]

@@ -274,3 +274,11 @@ def test_uplift_policy_beats_random_offers_per_budget(tmp_path) -> None:  # type
         results = {r.policy: r for r in simulate(s, truth=stats.truth, now=NOW)}
     random_, uplift = results["random"], results["uplift (exploration 1)"]
     assert uplift.per_1000 > random_.per_1000, (uplift, random_)
+
+
+def test_report_command(shop: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from shop.__main__ import main
+
+    assert main(["promo", "report", "--url", shop, "--attribute"]) == 0
+    out = capsys.readouterr().out
+    assert "| control |" in out and "incremental conversion" in out

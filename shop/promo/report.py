@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from shop.db.schema import OfferCode, OfferEvent, Order
@@ -58,8 +58,8 @@ def attribute_outcomes(session: Session, *, now: datetime, days: int = ATTRIBUTI
 
 def ab_report(session: Session, *, policy: str | None = None, since: datetime | None = None) -> list[ArmRow]:
     """Rows for every arm with known outcomes, control first (see module docstring)."""
-    stmt = select(OfferEvent.arm, func.count(), func.sum(func.cast(OfferEvent.converted, _int())),
-                  func.sum(func.cast(OfferEvent.redeemed, _int())), func.sum(OfferEvent.revenue_cents)
+    stmt = select(OfferEvent.arm, func.count(), func.sum(cast(OfferEvent.converted, Integer)),
+                  func.sum(cast(OfferEvent.redeemed, Integer)), func.sum(OfferEvent.revenue_cents)
                   ).where(OfferEvent.converted.is_not(None)).group_by(OfferEvent.arm)
     if policy:
         stmt = stmt.where(OfferEvent.policy == policy)
@@ -80,12 +80,6 @@ def ab_report(session: Session, *, policy: str | None = None, since: datetime | 
             low, high = inc - Z95 * se, inc + Z95 * se
         rows.append(ArmRow(arm, n, red / n, rate, rev / n, inc, low, high))
     return rows
-
-
-def _int():  # type: ignore[no-untyped-def]
-    from sqlalchemy import Integer
-
-    return Integer
 
 
 def format_report(rows: list[ArmRow]) -> str:

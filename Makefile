@@ -106,6 +106,7 @@ bench-search: $(ACT_VENV)/.stamp
 # while LLM answers run, and the A/B simulation of offer policies.
 bench-llm: db index llm
 	$(ACT_PY) bench/llm_answers.py
+	$(ACT_PY) bench/llm_injection.py
 	$(ACT_PY) bench/promo_simulation.py
 
 # Recommendation baselines on the demo shop and the Instacart sample (fetched at run time).

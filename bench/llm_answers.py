@@ -145,7 +145,12 @@ def promo_figures(settings, runner, count: int) -> None:  # type: ignore[no-unty
     print(f"| fallback to the template | {sources['template'] / n:.0%} |")
     print(f"| messages sent with every term exact and nothing else (LLM or template) | {sent_ok / n:.0%} |")
     print(f"| time to message p50 / p95 | {percentile(times, 0.5):.1f} / {percentile(times, 0.95):.1f} s |")
-    problems = Counter(p.split(" is not")[0].split(" must state")[0] for m, _, _ in results for p in m.problems)
+    problems = Counter(("missing " + p.split("must state ")[1]) if "must state" in p else p.split(" is not")[0]
+                       for m, _, _ in results for p in m.problems)
+    missing = Counter(p.split("must state ")[1] == f.price for m, _, f in results for p in m.problems
+                      if "must state" in p)
+    if missing:
+        print(f"\nrejections for a missing term: {sum(missing.values())}, of which the price: {missing[True]}")
     if problems:
         print("\nmost common rejections: " + "; ".join(f"{k} ({v})" for k, v in problems.most_common(5)))
 

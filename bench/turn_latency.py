@@ -5,7 +5,11 @@ validation with a DB check, then the status action).
 Starts its own action server and Rasa server on a freshly generated demo shop
 (SQLite), like the end-to-end tests, and prints a table. Needs ``make setup train``.
 
-    .venv/actions/bin/python bench/turn_latency.py [--turns 50] [--scale 1.0]
+    .venv/actions/bin/python bench/turn_latency.py [--turns 50] [--scale 1.0] [--llm-load]
+
+``--llm-load`` then measures both turns again while 4 conversations keep asking
+product questions the local LLM answers (``SHOP_LLM_MODEL``'s default, Qwen2.5-Coder
+1.5B; needs ``make llm``), and prints the loaded/idle ratios.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=50, help="measured turns of each kind (default 50)")
     parser.add_argument("--scale", type=float, default=1.0, help="demo shop scale (default 1.0)")
+    parser.add_argument("--llm-load", action="store_true", help="also measure with 4 LLM answers in flight")
     args = parser.parse_args()
     reason = missing_prerequisites()
     if reason:
@@ -64,9 +69,8 @@ def main() -> int:
         email = session.scalar(select(Customer.email).where(Customer.id == 1))
         number = session.scalar(select(Order.number).where(Order.customer_id == 1).limit(1))
     stack = RunningStack(workdir=workdir, database_url=url, rasa_port=16005, action_port=16055).start()
-    try:
-        for _ in range(5):  # warm-up
-            stack.send(new_sender(), "hi")
+
+    def measure() -> tuple[list[float], list[float]]:
         plain = [timed(lambda: stack.send(new_sender(), "hi")) for _ in range(args.turns)]
         order_turns = []
         for _ in range(args.turns):
@@ -74,6 +78,41 @@ def main() -> int:
             stack.send(sender, "where is my order?")
             stack.send(sender, number)
             order_turns.append(timed(lambda s=sender: stack.send(s, email)))
+        return plain, order_turns
+
+    loaded: tuple[list[float], list[float]] | None = None
+    llm_answers = 0
+    try:
+        for _ in range(5):  # warm-up
+            stack.send(new_sender(), "hi")
+        plain, order_turns = measure()
+        if args.llm_load:
+            import threading
+
+            stop = threading.Event()
+            queries = ["rain jackets", "hiking boots", "fleece jackets", "backpacks", "tents", "base layers",
+                       "trail running shoes", "beanies"]
+            questions = ["what is the first one made of?", "is the second one waterproof?",
+                         "is the third one good for hiking?", "how heavy is the first one?"]
+
+            def ask(k: int) -> None:
+                nonlocal llm_answers
+                i = k
+                while not stop.is_set():
+                    sender = new_sender()
+                    stack.send(sender, f"show me {queries[i % len(queries)]}")
+                    stack.send(sender, questions[(i // len(queries)) % len(questions)])
+                    llm_answers += 1
+                    i += 4
+
+            threads = [threading.Thread(target=ask, args=(k,), daemon=True) for k in range(4)]
+            for t in threads:
+                t.start()
+            time.sleep(5)
+            loaded = measure()
+            stop.set()
+            for t in threads:
+                t.join(timeout=120)
     finally:
         stack.stop()
     print(f"\nREST turn latency, {args.turns} turns each (ms):")
@@ -81,6 +120,13 @@ def main() -> int:
     for name, values in (("non-action ('hi')", plain), ("order status (form + DB + action)", order_turns)):
         print(f"{name:<34}{percentile(values, 0.5):8.1f}{percentile(values, 0.95):8.1f}{statistics.mean(values):8.1f}")
     print(f"ratio order/non-action p50: {percentile(order_turns, 0.5) / percentile(plain, 0.5):.2f}x")
+    if loaded is not None:
+        print(f"\nWith 4 conversations asking LLM-answered product questions ({llm_answers} answered meanwhile):")
+        print(f"{'turn':<34}{'p50':>8}{'p95':>8}{'p50 x':>8}{'p95 x':>8}")
+        for name, idle, busy in (("non-action ('hi')", plain, loaded[0]),
+                                 ("order status (form + DB + action)", order_turns, loaded[1])):
+            print(f"{name:<34}{percentile(busy, 0.5):8.1f}{percentile(busy, 0.95):8.1f}"
+                  f"{percentile(busy, 0.5) / percentile(idle, 0.5):8.2f}{percentile(busy, 0.95) / percentile(idle, 0.95):8.2f}")
     return 0
 
 

@@ -242,3 +242,22 @@ def test_openai_compatible_endpoint_over_real_http() -> None:
     assert seen[0]["path"] == "/v1/chat/completions" and seen[0]["auth"] == "Bearer k"
     assert seen[0]["model"] == "qwen2.5-1.5b" and seen[0]["max_tokens"] == 50
     assert [m["role"] for m in seen[0]["messages"]] == ["system", "user"]
+
+
+def test_the_model_thread_runs_at_lower_priority() -> None:
+    import os
+    import threading
+
+    if not hasattr(os, "getpriority"):
+        pytest.skip("no thread priorities on this platform")
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+
+    def responder(messages: list) -> str:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return "ok"
+
+    runner = LLMRunner(FakeChat(responder=responder), niceness=5)
+    asyncio.run(runner.generate(_ask("nice")))
+    assert seen == [min(base + 5, 19)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the caller is untouched

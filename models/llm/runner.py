@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -25,6 +26,19 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 logger = logging.getLogger(__name__)
+
+
+def _lower_priority(niceness: int) -> None:
+    """Pool initializer: lower this worker thread's CPU priority (Linux schedules
+    threads as tasks, so ``setpriority`` on the thread id affects this thread only).
+    llama.cpp with one thread computes on the calling thread, so conversations that
+    need the CPU briefly are served first. Without permission or off Linux, nothing."""
+    if niceness <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except OSError as exc:
+        logger.info("could not lower the LLM thread's priority: %s", exc)
 
 
 class LLMUnavailable(RuntimeError):
@@ -59,15 +73,18 @@ class LLMRunner:
         max_pending: calls allowed to wait or run at once before new ones are refused
             (default 4).
         cache_size: identical requests remembered (default 256; 0 turns it off).
+        niceness: how much lower the model's worker threads run than the rest of the
+            process (Linux ``nice`` steps, default 10; 0 leaves them alone).
     """
 
     def __init__(self, model: BaseChatModel, *, workers: int = 1, timeout_s: float = 20.0,
-                 max_pending: int = 4, cache_size: int = 256) -> None:
+                 max_pending: int = 4, cache_size: int = 256, niceness: int = 10) -> None:
         self.model = model
         self.timeout_s = timeout_s
         self.max_pending = max_pending
         self.cache_size = cache_size
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm",
+                                        initializer=_lower_priority, initargs=(niceness,))
         self._cache: OrderedDict[str, Generation] = OrderedDict()
         self._lock = threading.Lock()
         self._pending = 0

@@ -108,7 +108,10 @@ def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir
                                       "SHOP_RECOMMEND_CHECK_S": "0",
                                       "SHOP_LLM_MODEL": f"llamacpp/{E2E_LLM}",
                                       "SHOP_LLM_CACHE_DIR": str(e2e_llm_dir),
-                                      "SHOP_LLM_TIMEOUT_S": "30"})
+                                      "SHOP_LLM_TIMEOUT_S": "30",
+                                      # greedy uplift policy: which customers get an offer is
+                                      # then known to the tests (no Thompson-sampling draw)
+                                      "SHOP_PROMO_EXPLORATION": "0"})
     try:
         running.start()
     except StackError as exc:

@@ -5,6 +5,8 @@ sale items and no code; a hostile message changes nothing."""
 
 from __future__ import annotations
 
+import random
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -13,7 +15,9 @@ from sqlalchemy import select
 from bot.inbound import sign_customer_id
 from shop.db.engine import session_scope
 from shop.db.schema import Customer, Offer, OfferCode, OfferEvent
-from shop.promo.policy import in_control_group
+from shop.promo.features import customer_features, offer_categories
+from shop.promo.offers import eligible_offers
+from shop.promo.policy import PolicyConfig, choose, in_control_group, train_uplift
 from shop.settings import Settings
 from tests.stack import RunningStack, new_sender, texts
 
@@ -25,12 +29,24 @@ def _signed(customer_id: int) -> dict[str, str]:
 
 
 def _customers(url: str) -> tuple[int, int]:
-    """An opted-in customer outside the control group, and an opted-out one."""
+    """An opted-in customer outside the control group whom the (greedy, as configured
+    for the e2e stack) uplift policy gives an offer, and an opted-out customer."""
     defaults = Settings()
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
     with session_scope(url) as s:
-        eligible = next(c for c in s.scalars(select(Customer.id).where(Customer.marketing_opt_in.is_(True))
-                                             .order_by(Customer.id.desc()))
-                        if not in_control_group(c, pct=defaults.promo_control_pct, salt=defaults.promo_salt))
+        model, categories = train_uplift(s), offer_categories(s)
+        eligible = None
+        for c in s.scalars(select(Customer.id).where(Customer.marketing_opt_in.is_(True)).order_by(Customer.id.desc())):
+            if in_control_group(c, pct=defaults.promo_control_pct, salt=defaults.promo_salt):
+                continue
+            offers = eligible_offers(s, customer_id=c, now=now)
+            features = customer_features(s, rows=[(c, now)], categories=categories)[0]
+            offer, _ = choose(offers, config=PolicyConfig(exploration=0.0), model=model, features=features,
+                              rng=random.Random(0))
+            if offer is not None:
+                eligible = c
+                break
+        assert eligible is not None, "no customer the policy would give an offer"
         opted_out = s.scalar(select(Customer.id).where(Customer.marketing_opt_in.is_(False)).order_by(Customer.id))
     return eligible, opted_out
 

@@ -22,6 +22,7 @@ from actions import slots as S
 from actions.runtime import ServiceUnavailable, call_service
 from actions.search import RELAXED_WORDS, _pick, query_from_message
 from shop.services.cart import add_to_cart
+from shop.services.catalog import SIZE_ORDER
 from shop.services.interactions import record_interaction
 from shop.services.recommend import (
     Recommendations,
@@ -81,6 +82,15 @@ def _utter(dispatcher: CollectingDispatcher, result: Recommendations, *, gift: b
     return [SlotSet(S.LAST_RESULTS, [r.card.id for r in result.items])]
 
 
+def _which_product(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
+    """The product a card button or an ordinal points at (the only one shown when just
+    one is), or ``None`` after asking "which one?"."""
+    product_id = _pick(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
+    if product_id is None:
+        dispatcher.utter_message(response="utter_which_product")
+    return product_id
+
+
 class ActionRecommendProducts(Action):
     """"What would you recommend", "something like my last jacket", "a gift for my dad
     who hikes": for the signed-in customer, else for this conversation's behaviour,
@@ -114,9 +124,8 @@ class ActionSimilarProducts(Action):
         return "action_similar_products"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        product_id = _pick(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
+        product_id = _which_product(dispatcher, tracker)
         if product_id is None:
-            dispatcher.utter_message(response="utter_which_product")
             return []
         customer = S.customer_id(tracker)
         query = replace(query_from_message(tracker), text="")
@@ -142,9 +151,8 @@ class ActionAddToCart(Action):
         return "action_add_to_cart"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        product_id = _pick(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
+        product_id = _which_product(dispatcher, tracker)
         if product_id is None:
-            dispatcher.utter_message(response="utter_which_product")
             return []
         entities = S.latest_entities(tracker)
         size = str(entities["size"])[:40] if entities.get("size") else None
@@ -177,7 +185,7 @@ class ActionAddToCart(Action):
         return events
 
 
-SIZE_WORDS = frozenset({"XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "ONE SIZE"})
+SIZE_WORDS = frozenset({*SIZE_ORDER, "ONE SIZE"})
 
 
 def _option_field(option: str) -> str:

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.llm import prompts
-from models.llm.runner import LLMRunner, LLMUnavailable
-from models.llm.verify import echoes, required_missing, unsupported
+from models.llm.checked import generate_checked, leaks_prompt
+from models.llm.runner import LLMRunner
+from models.llm.verify import required_missing, unsupported
 from shop.db.schema import Customer, Order, OrderItem, Product
 from shop.promo.offers import Terms, applies_to, discount_cents
 from shop.services.money import format_money
@@ -104,12 +105,15 @@ def template_message(facts: PromoFacts) -> str:
     return text
 
 
+def _term_problems(text: str, facts: PromoFacts) -> list[str]:
+    return required_missing(text, facts.required()) + unsupported(text, facts.as_text())
+
+
 def check_message(text: str, facts: PromoFacts) -> list[str]:
     """Problems with a promo message: a required term missing, anything ungrounded, or
     the instructions repeated."""
-    source = facts.as_text()
-    problems = required_missing(text, facts.required()) + unsupported(text, source)
-    if echoes(text, prompts.PROMO_COPY.system) or any(m.lower() in text.lower() for m in prompts.SCAFFOLDING):
+    problems = _term_problems(text, facts)
+    if leaks_prompt(text, prompts.PROMO_COPY):
         problems.append("it repeats the instructions")
     return problems
 
@@ -118,19 +122,10 @@ async def promo_message(facts: PromoFacts, *, runner: LLMRunner | None) -> Promo
     """The verified LLM message, or the template (see the module docstring)."""
     if runner is None:
         return PromoMessage(template_message(facts), "template")
-    first = prompts.messages(prompts.PROMO_COPY, facts=facts.as_text())
-    messages = first
-    problems: list[str] = []
-    for attempt in range(2):
-        try:
-            generation = await runner.generate(messages)
-        except LLMUnavailable as exc:
-            problems.append(f"model unavailable: {exc}")
-            break
-        text = generation.text.strip()
-        found = check_message(text, facts)
-        if not found:
-            return PromoMessage(text, "llm" if attempt == 0 else "llm_retry", tuple(problems))
-        problems += found
-        messages = prompts.retry_messages(first, text, found, unknown=False)
-    return PromoMessage(template_message(facts), "template", tuple(problems))
+    checked = await generate_checked(
+        runner, prompts.PROMO_COPY, prompts.messages(prompts.PROMO_COPY, facts=facts.as_text()),
+        lambda text: _term_problems(text, facts), unknown_ok=False,
+    )
+    if checked.text is not None:
+        return PromoMessage(checked.text, "llm" if checked.attempt == 0 else "llm_retry", checked.problems)
+    return PromoMessage(template_message(facts), "template", checked.problems)

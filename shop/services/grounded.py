@@ -16,7 +16,6 @@ The flow (:func:`grounded_answer`) for product questions and comparisons:
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,14 +24,13 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from models.llm import prompts
-from models.llm.prompts import UNKNOWN_MARK, Prompt
-from models.llm.runner import LLMRunner, LLMUnavailable
-from models.llm.verify import echoes, unsupported
+from models.llm.checked import generate_checked
+from models.llm.prompts import Prompt
+from models.llm.runner import LLMRunner
+from models.llm.verify import unsupported
 from shop.services import product_answers
 from shop.services.catalog import ProductDetails
 from shop.services.policies import get_policy
-
-logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
 Source = Literal["llm", "llm_retry", "template", "unknown"]
@@ -86,9 +84,9 @@ def product_facts(details: ProductDetails, *, reviews: bool = True) -> str:
     uses = attrs.get("use_cases")
     if uses:
         lines.append("Made for: " + ", ".join(str(u) for u in uses))
-    in_stock = [f"{size or 'one size'}{f' {colour}' if colour else ''} ({n} left)" for size, colour, n in details.stock
+    in_stock = [f"{product_answers.variant_label(size, colour)} ({n} left)" for size, colour, n in details.stock
                 if n > 0]
-    sold_out = [f"{size or 'one size'}{f' {colour}' if colour else ''}" for size, colour, n in details.stock if n <= 0]
+    sold_out = [product_answers.variant_label(size, colour) for size, colour, n in details.stock if n <= 0]
     lines.append("In stock: " + (", ".join(in_stock) if in_stock else "nothing, sold out in every size"))
     lines.append(f"Units in stock in all: {sum(max(n, 0) for _, _, n in details.stock)}")
     if sold_out:
@@ -116,10 +114,6 @@ def policy_facts(session: Session, *, question: str) -> str:
     return "\n".join(lines)
 
 
-def _is_unknown(text: str) -> bool:
-    return UNKNOWN_MARK.lower() in text.lower() or not text.strip()
-
-
 async def grounded_answer(prompt: Prompt, *, facts: str, question: str, runner: LLMRunner | None,
                           template: Callable[[], str | None], max_tokens: int | None = None) -> Answer:
     """Ask ``runner``'s model to answer ``question`` from ``facts`` with ``prompt``,
@@ -130,33 +124,18 @@ async def grounded_answer(prompt: Prompt, *, facts: str, question: str, runner: 
     question = (question or "")[:MAX_QUESTION_CHARS]
     if runner is None:
         return _template(template, ())
-    first = prompts.messages(prompt, facts=facts, question=question)
-    problems: list[str] = []
-    messages = first
-    for attempt in range(2):
-        try:
-            generation = await runner.generate(messages, max_tokens=max_tokens)
-        except LLMUnavailable as exc:
-            problems.append(f"model unavailable: {exc}")
-            break
-        text = generation.text.strip()
-        if _is_unknown(text):
-            fallback = template()
-            return Answer(fallback, "template", tuple(problems)) if fallback else Answer(None, "unknown", tuple(problems))
-        found = unsupported(text, facts, allowed=[question])
-        if echoes(text, prompt.system) or any(m.lower() in text.lower() for m in prompts.SCAFFOLDING):
-            found.append("it repeats the instructions")
-        if not found:
-            return Answer(text, "llm" if attempt == 0 else "llm_retry", tuple(problems))
-        problems += found
-        messages = prompts.retry_messages(first, text, found, unknown=True)
-    logger.info("LLM answer rejected (%s); answering from the template", "; ".join(problems[:3]))
-    return _template(template, problems)
+    checked = await generate_checked(
+        runner, prompt, prompts.messages(prompt, facts=facts, question=question),
+        lambda text: unsupported(text, facts, allowed=[question]), unknown_ok=True, max_tokens=max_tokens,
+    )
+    if checked.text is not None:
+        return Answer(checked.text, "llm" if checked.attempt == 0 else "llm_retry", checked.problems)
+    return _template(template, checked.problems)
 
 
-def _template(template: Callable[[], str | None], problems: list[str] | tuple[str, ...]) -> Answer:
+def _template(template: Callable[[], str | None], problems: tuple[str, ...]) -> Answer:
     text = template()
-    return Answer(text, "template" if text else "unknown", tuple(problems))
+    return Answer(text, "template" if text else "unknown", problems)
 
 
 async def answer_product_question(details: ProductDetails, question: str, *, runner: LLMRunner | None,

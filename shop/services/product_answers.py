@@ -22,8 +22,13 @@ def _features(details: ProductDetails) -> list[str]:
     return [str(f) for f in feats] if isinstance(feats, list) else [str(feats)]
 
 
+def variant_label(size: str | None, colour: str | None) -> str:
+    """``"M blue"``, ``"one size"``: a variant in words."""
+    return f"{size or 'one size'}{f' {colour}' if colour else ''}"
+
+
 def _stock_line(details: ProductDetails) -> str:
-    in_stock = [f"{size or 'one size'}{f' {colour}' if colour else ''}" for size, colour, n in details.stock if n > 0]
+    in_stock = [variant_label(size, colour) for size, colour, n in details.stock if n > 0]
     if not in_stock:
         return "Currently out of stock in every size."
     if len(in_stock) > 8:

@@ -16,10 +16,47 @@ class BotSettings(BaseSettings):
         (HMAC-SHA256, hex). Unset: customer ids from pages are always ignored.
     max_message_chars: longest message passed on to the assistant; longer ones are
         answered with a request to shorten them. Default 2,000.
+    widget_origins: comma-separated page origins allowed to open the widget's socket.io
+        connection (``https://shop.example,https://www.shop.example``); ``*`` (default)
+        allows any.
+    public_url: the shop's public address; product links on messaging apps are made
+        absolute against it. Default ``http://127.0.0.1:8000``.
+
+    Messaging apps (``bot.messaging``); a channel whose required values are unset is
+    disabled (one log line at startup; its webhook answers 503):
+
+    telegram_token, telegram_secret_token: the bot token from BotFather and the secret
+        Telegram sends in ``X-Telegram-Bot-Api-Secret-Token`` (both required).
+    telegram_webhook_url: public URL of ``/webhooks/telegram/webhook``; when set, the
+        webhook (with the secret) is registered with Telegram at startup.
+    telegram_api_url: Bot API base. Default ``https://api.telegram.org``.
+    slack_token, slack_signing_secret: bot token (``xoxb-…``) and signing secret (required).
+    slack_api_url: Web API base. Default ``https://slack.com/api/``.
+    twilio_account_sid, twilio_auth_token, twilio_number, twilio_webhook_url: account,
+        auth token, sending number (``whatsapp:+14155238886``) and the public URL of
+        ``/webhooks/twilio/webhook`` that Twilio signs (all required).
+    twilio_api_url: REST API base. Default ``https://api.twilio.com``.
     """
 
     identity_secret: str = Field(default="", env="SHOP_IDENTITY_SECRET")
     max_message_chars: int = Field(default=2000, env="SHOP_MAX_MESSAGE_CHARS")
+    widget_origins: str = Field(default="*", env="SHOP_WIDGET_ORIGINS")
+    public_url: str = Field(default="http://127.0.0.1:8000", env="SHOP_PUBLIC_URL")
+
+    telegram_token: str = Field(default="", env="SHOP_TELEGRAM_TOKEN")
+    telegram_secret_token: str = Field(default="", env="SHOP_TELEGRAM_SECRET_TOKEN")
+    telegram_webhook_url: str = Field(default="", env="SHOP_TELEGRAM_WEBHOOK_URL")
+    telegram_api_url: str = Field(default="https://api.telegram.org", env="SHOP_TELEGRAM_API_URL")
+
+    slack_token: str = Field(default="", env="SHOP_SLACK_TOKEN")
+    slack_signing_secret: str = Field(default="", env="SHOP_SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(default="https://slack.com/api/", env="SHOP_SLACK_API_URL")
+
+    twilio_account_sid: str = Field(default="", env="SHOP_TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str = Field(default="", env="SHOP_TWILIO_AUTH_TOKEN")
+    twilio_number: str = Field(default="", env="SHOP_TWILIO_NUMBER")
+    twilio_webhook_url: str = Field(default="", env="SHOP_TWILIO_WEBHOOK_URL")
+    twilio_api_url: str = Field(default="https://api.twilio.com", env="SHOP_TWILIO_API_URL")
 
 
 @lru_cache(maxsize=1)

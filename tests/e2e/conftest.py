@@ -20,6 +20,7 @@ from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Customer, Order, OrderItem, Product, Return
 from shop.demo.generate import generate_demo_shop
+from tests.fake_platforms import FakePlatforms, stack_env
 from tests.stack import RunningStack, StackError, missing_prerequisites
 
 E2E_SCALE = 0.2
@@ -95,8 +96,17 @@ def e2e_llm_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def fake_platforms() -> Iterator[FakePlatforms]:
+    """Local stand-ins for the Telegram, Slack and Twilio APIs that the Rasa server's
+    messaging channels call (``tests/fake_platforms.py``); they record every request."""
+    fake = FakePlatforms().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
 def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir: Path,
-          e2e_llm_dir: Path) -> Iterator[RunningStack]:
+          e2e_llm_dir: Path, fake_platforms: FakePlatforms) -> Iterator[RunningStack]:
     reason = missing_prerequisites()
     if reason:
         pytest.skip(reason)
@@ -111,7 +121,9 @@ def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir
                                       "SHOP_LLM_TIMEOUT_S": "30",
                                       # greedy uplift policy: which customers get an offer is
                                       # then known to the tests (no Thompson-sampling draw)
-                                      "SHOP_PROMO_EXPLORATION": "0"})
+                                      "SHOP_PROMO_EXPLORATION": "0",
+                                      # Telegram, Slack and WhatsApp channels, pointed at the fakes
+                                      **stack_env(fake_platforms)})
     try:
         running.start()
     except StackError as exc:

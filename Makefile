@@ -15,6 +15,7 @@ ACT_VENV := .venv/actions
 RASA := $(RASA_VENV)/bin/rasa
 ACT_PY := $(ACT_VENV)/bin/python
 MODEL := var/rasa-models/shop.tar.gz
+WIDGET := web/dist/shop-assistant.js
 TRAIN_INPUTS := config.yml bot/domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 
 export PYTHONPATH := $(ROOT)
@@ -23,7 +24,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test test-fast db index recommender retrain llm train lock bench bench-search bench-recommend bench-llm clean
+.PHONY: help setup run test test-fast db index recommender retrain llm train widget browser lock bench bench-search bench-recommend bench-llm clean
 
 help:
 	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
@@ -82,10 +83,24 @@ $(MODEL): $(RASA_VENV)/.stamp $(TRAIN_INPUTS)
 
 train: $(MODEL)
 
-run: setup db index recommender llm train
+# The web chat widget: built from the npm registry with the lockfile (npm ci), one
+# minified file the storefront serves at /widget/shop-assistant.js.
+$(WIDGET): web/package.json web/package-lock.json web/build.mjs $(shell find web/src -type f 2>/dev/null)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+widget: $(WIDGET)
+
+# Debian's Chromium for the browser tests (never a downloaded browser); needs root on
+# a fresh machine, otherwise the browser tests say why they skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is not installed and this is not root: the browser tests will skip"; fi; }
+
+run: setup db index recommender llm train widget
 	scripts/run_stack.sh
 
-test: setup train
+test: setup train widget browser
 	$(ACT_PY) -m pytest -ra $(PYTEST_ARGS)
 
 test-fast: $(ACT_VENV)/.stamp
@@ -122,4 +137,4 @@ lock:
 	/tmp/lock-act/bin/pip freeze --exclude-editable | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/' | sort -f > requirements/actions.lock.txt
 
 clean:
-	rm -rf var .venv
+	rm -rf var .venv web/node_modules web/dist

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import slots as S
 from actions.intent_labels import INTENT_LABELS
+from actions.replies import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
 from shop.promo.copy import promo_message
 from shop.promo.service import personal_offer, policy_config
@@ -88,9 +89,8 @@ class ActionPromoInquiry(Action):
         except ServiceUnavailable:
             return []
         if cards:
-            lines = "\n".join(f"{i}. {c.one_line()}" for i, c in enumerate(cards, start=1))
-            dispatcher.utter_message(text=f"A few of our biggest markdowns right now:\n{lines}")
-            dispatcher.utter_message(json_message={"type": "product_cards", "cards": [c.as_payload() for c in cards]})
+            utter_cards(dispatcher, [c.as_payload() for c in cards],
+                        heading="A few of our biggest markdowns right now:", lines=[f"{i}. {c.one_line()}" for i, c in enumerate(cards, start=1)])
             return [SlotSet(S.LAST_RESULTS, [c.id for c in cards]), SlotSet(S.LAST_SEARCH, None)]
         return []
 

@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slots as S
+from actions.replies import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
 from actions.search import RELAXED_WORDS, _pick, query_from_message
 from shop.services.cart import add_to_cart
@@ -77,8 +78,7 @@ def _utter(dispatcher: CollectingDispatcher, result: Recommendations, *, gift: b
         dispatcher.utter_message(response="utter_recommend_gift" if gift else INTROS[result.how])
     lines = [f"{n}. {r.card.one_line()}\n   {r.reason[:1].upper()}{r.reason[1:]}"
              for n, r in enumerate(result.items, start=1)]
-    dispatcher.utter_message(text="\n".join(lines))
-    dispatcher.utter_message(json_message={"type": "product_cards", "cards": [r.as_payload() for r in result.items]})
+    utter_cards(dispatcher, [r.as_payload() for r in result.items], lines=lines)
     return [SlotSet(S.LAST_RESULTS, [r.card.id for r in result.items])]
 
 

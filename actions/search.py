@@ -2,7 +2,7 @@
 (recommendations, "similar" and the cart are in :mod:`actions.recommend`).
 
 Replies are a text message (numbered list, readable on any channel) plus a custom
-payload ``{"type": "product_cards", "cards": [...]}`` the web widget renders.
+payload ``{"type": "product_cards", ...}`` the web widget renders (see :mod:`actions.replies`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slots as S
+from actions.replies import cards_payload, utter_cards
 from actions.runtime import ServiceUnavailable, call_service
 from shop.services import grounded, product_answers
 from shop.services.catalog import (
@@ -86,8 +87,8 @@ def _search(session: Any, *, query: SearchQuery, category_options: tuple[str, ..
     return get_search_backend(get_settings().search_backend).search(session, query)
 
 
-def _cards_message(cards: list[ProductCard], start: int) -> str:
-    return "\n".join(f"{start + i}. {card.one_line()}" for i, card in enumerate(cards))
+def _card_lines(cards: list[ProductCard], start: int) -> list[str]:
+    return [f"{start + i}. {card.one_line()}" for i, card in enumerate(cards)]
 
 
 def _utter_results(dispatcher: CollectingDispatcher, result: SearchResult) -> list[EventType]:
@@ -100,8 +101,8 @@ def _utter_results(dispatcher: CollectingDispatcher, result: SearchResult) -> li
     start = result.query.offset + 1
     end = result.query.offset + len(result.cards)
     heading = "Here's the one match:" if result.total == 1 else f"Here are {start}–{end} of {result.total}:"
-    dispatcher.utter_message(text=f"{heading}\n" + _cards_message(result.cards, start))
-    dispatcher.utter_message(json_message={"type": "product_cards", "cards": [c.as_payload() for c in result.cards]})
+    utter_cards(dispatcher, [c.as_payload() for c in result.cards], heading=heading, start=start,
+                lines=_card_lines(result.cards, start))
     buttons = [{"title": "Show more", "payload": "/more_results"}] if result.has_more else []
     dispatcher.utter_message(response="utter_search_followup", buttons=buttons)
     return [
@@ -234,7 +235,7 @@ class ActionProductDetails(Action):
         if details is None:
             return []
         dispatcher.utter_message(text=product_answers.describe(details))
-        dispatcher.utter_message(json_message={"type": "product_cards", "cards": [details.card.as_payload()]})
+        dispatcher.utter_message(json_message=cards_payload([details.card.as_payload()]))
         return [SlotSet(S.FOCUS_PRODUCT, float(details.card.id))]
 
 

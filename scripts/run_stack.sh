@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Start the action server and the Rasa server on the embedded defaults (SQLite shop
-# database, SQLite tracker store), wait until both answer, print the URLs, and stop
-# both on Ctrl-C. Ports: ACTION_PORT (5055) and RASA_PORT (5005).
+# Start the action server, the Rasa server and the demo storefront on the embedded
+# defaults (SQLite shop database, SQLite tracker store), wait until they answer, print
+# the URLs, and stop them on Ctrl-C. Ports: ACTION_PORT (5055), RASA_PORT (5005) and
+# WEB_PORT (8000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 ACTION_PORT=${ACTION_PORT:-5055}
 RASA_PORT=${RASA_PORT:-5005}
+WEB_PORT=${WEB_PORT:-8000}
 MODEL=${MODEL:-var/rasa-models/shop.tar.gz}
 mkdir -p var/log
 
@@ -16,6 +18,15 @@ export RASA_TRACKER_DIALECT=${RASA_TRACKER_DIALECT:-sqlite}
 export RASA_TRACKER_HOST=${RASA_TRACKER_HOST:-}
 export RASA_TRACKER_DB=${RASA_TRACKER_DB:-$ROOT/var/tracker.db}
 export RASA_TELEMETRY_ENABLED=false
+export SHOP_WIDGET_SERVER_URL=${SHOP_WIDGET_SERVER_URL:-http://127.0.0.1:${RASA_PORT}}
+export SHOP_PUBLIC_URL=${SHOP_PUBLIC_URL:-http://127.0.0.1:${WEB_PORT}}
+# The secret the storefront signs customer ids with and the Rasa server checks them
+# with: made once per checkout unless the shop sets SHOP_IDENTITY_SECRET.
+if [ -z "${SHOP_IDENTITY_SECRET:-}" ]; then
+  [ -s var/identity-secret ] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >var/identity-secret)
+  SHOP_IDENTITY_SECRET=$(cat var/identity-secret)
+fi
+export SHOP_IDENTITY_SECRET
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -25,6 +36,8 @@ trap cleanup EXIT INT TERM
 pids+=($!)
 .venv/rasa/bin/rasa run --model "$MODEL" --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
   --port "$RASA_PORT" --cors "*" >var/log/rasa.log 2>&1 &
+pids+=($!)
+.venv/actions/bin/python -m shop web --port "$WEB_PORT" >var/log/web.log 2>&1 &
 pids+=($!)
 
 wait_for() {  # url name seconds
@@ -36,15 +49,17 @@ wait_for() {  # url name seconds
   echo "$2 did not start within $3 s; see var/log/"; exit 1
 }
 wait_for "http://127.0.0.1:${ACTION_PORT}/health" "action server" 120
+wait_for "http://127.0.0.1:${WEB_PORT}/health" "storefront" 60
 wait_for "http://127.0.0.1:${RASA_PORT}/" "Rasa server" 300
 
 cat <<MSG
 
 Shop assistant is running.
+  Demo storefront with the chat widget: http://127.0.0.1:${WEB_PORT}/
   Rasa server (REST):   http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook
   Rasa server (socket.io, for the web widget): http://127.0.0.1:${RASA_PORT}/socket.io
   Action server:        http://127.0.0.1:${ACTION_PORT}/webhook
-  Logs:                 var/log/rasa.log, var/log/actions.log
+  Logs:                 var/log/rasa.log, var/log/actions.log, var/log/web.log
 Try it:
   curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"waterproof hiking boots under 150"}'
 Press Ctrl-C to stop.

@@ -169,10 +169,24 @@ def _cmd_promo_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from shop.settings import get_settings
+    from shop.web.app import StorefrontConfig, create_app
+
+    settings = get_settings()
+    config = StorefrontConfig(database_url=args.url or settings.database_url, rasa_url=settings.widget_server_url,
+                              widget_bundle=settings.widget_bundle, identity_secret=settings.identity_secret,
+                              demo_customer_id=settings.demo_customer_id)
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m shop``."""
     parser = argparse.ArgumentParser(prog="python -m shop", description="Shop database, demo data and catalog tools.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{db,demo,catalog,promo}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{db,demo,catalog,promo,web}")
 
     url_help = "SQLAlchemy database URL (default: DATABASE_URL or var/shop.db)"
 
@@ -211,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--attribute", action="store_true",
                      help="first fill in outcomes of decisions whose 14-day window has closed, from orders")
     rep.set_defaults(func=_cmd_promo_report)
+
+    web = groups.add_parser("web", help="serve the demo storefront with the chat widget")
+    web.add_argument("--url", help=url_help)
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    web.set_defaults(func=_cmd_web)
     return parser
 
 

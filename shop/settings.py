@@ -70,6 +70,14 @@ class Settings(BaseSettings):
             (0: always the best prediction; 1: the model's own uncertainty).
         promo_code_days: days an issued code stays valid (never past the offer's end).
         promo_salt: mixed into the control-group hash (change it to draw a new group).
+        identity_secret: the shop's secret for signing customer ids the web widget passes
+            to the assistant (HMAC-SHA256; the Rasa server checks it with the same secret).
+            Empty: pages never identify customers.
+        widget_server_url: the Rasa server as the shopper's browser reaches it (the
+            widget's socket.io endpoint), default ``http://127.0.0.1:5005``.
+        widget_bundle: the built widget (``make widget`` -> ``web/dist/shop-assistant.js``)
+            the storefront serves at ``/widget/shop-assistant.js``.
+        demo_customer_id: the customer the demo storefront's "sign in" button signs in as.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -106,6 +114,10 @@ class Settings(BaseSettings):
     promo_exploration: float = Field(default=1.0, ge=0, le=10)
     promo_code_days: int = Field(default=7, ge=1, le=365)
     promo_salt: str = "ridgeline-promo-1"
+    identity_secret: str = ""
+    widget_server_url: str = "http://127.0.0.1:5005"
+    widget_bundle: Path = REPO_ROOT / "web" / "dist" / "shop-assistant.js"
+    demo_customer_id: int = Field(default=1, ge=1)
 
 
 @lru_cache(maxsize=1)

@@ -97,7 +97,7 @@ class RunningStack:
         self._spawn("actions", [str(ACTIONS_PY), "-m", "actions", "--port", str(self.action_port)])
         self._spawn("rasa", [str(RASA_BIN), "run", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
                              "--credentials", "bot/credentials.yml", "--port", str(self.rasa_port),
-                             "--enable-api", "--auth-token", self.api_token])
+                             "--enable-api", "--auth-token", self.api_token, "--cors", "*"])
         try:
             self._wait(f"http://127.0.0.1:{self.action_port}/health", "action server", timeout_s)
             self._wait(f"http://127.0.0.1:{self.rasa_port}/", "Rasa server", timeout_s)

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from shop.db.schema import Brand, Category, Product, Review
@@ -168,3 +168,31 @@ def find_brand_in_text(session: Session, *, text: str) -> Brand | None:
         if name and f" {name} " in lowered:
             return brand
     return None
+
+
+def list_categories(session: Session) -> list[tuple[str, str, int]]:
+    """``(slug, name, active product count)`` of categories that have active products,
+    by name."""
+    rows = session.execute(
+        select(Category.slug, Category.name, func.count(Product.id))
+        .join(Product, Product.category_id == Category.id)
+        .where(Product.is_active.is_(True))
+        .group_by(Category.id)
+        .order_by(Category.name)
+    ).all()
+    return [(slug, name, int(n)) for slug, name, n in rows]
+
+
+def browse_cards(session: Session, *, category: str | None = None, limit: int = 24, offset: int = 0) -> list[ProductCard]:
+    """Cards of active products, best rated first (then by id), optionally in one
+    category (slug); ``limit`` at most 100."""
+    query = select(Product.id).where(Product.is_active.is_(True))
+    if category:
+        query = query.join(Category, Product.category_id == Category.id).where(Category.slug == category)
+    query = query.order_by(Product.rating_count.desc(), Product.id).limit(max(1, min(limit, 100))).offset(max(0, offset))
+    return get_cards(session, product_ids=list(session.scalars(query)))
+
+
+def product_id_by_handle(session: Session, *, handle: str) -> int | None:
+    """The id of the active product with this URL handle, or ``None``."""
+    return session.scalar(select(Product.id).where(Product.handle == handle[:200], Product.is_active.is_(True)))

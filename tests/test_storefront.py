@@ -1,0 +1,128 @@
+"""The demo storefront app (``shop.web``) on a real database (SQLite and PostgreSQL):
+pages, the cart API the page's cart panel reads, the signed demo sign-in, and what it
+does with bad input. The widget itself is tested in a real browser (tests/e2e)."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from bot.inbound import sign_customer_id
+from shop.db.engine import session_scope
+from shop.db.schema import Product
+from shop.demo.generate import generate_demo_shop
+from shop.services.cart import add_to_cart
+from shop.web.app import SIGN_IN_COOKIE, StorefrontConfig, create_app
+
+NOW = datetime(2026, 11, 1)
+SECRET = "storefront-test-secret"
+
+
+@pytest.fixture
+def shop_url(db_url: str) -> str:
+    with session_scope(db_url) as s:
+        generate_demo_shop(s, seed=3, as_of=NOW, scale=0.02, progress=False)
+    return db_url
+
+
+@pytest.fixture
+def client(shop_url: str, tmp_path: Path) -> TestClient:
+    bundle = tmp_path / "shop-assistant.js"
+    bundle.write_text("window.ShopAssistant = {};")
+    config = StorefrontConfig(database_url=shop_url, rasa_url="http://127.0.0.1:5005", widget_bundle=bundle,
+                              identity_secret=SECRET, demo_customer_id=1)
+    return TestClient(create_app(config))
+
+
+def _a_product(url: str) -> Product:
+    with session_scope(url) as s:
+        product = s.scalars(select(Product).where(Product.is_active.is_(True)).order_by(Product.id)).first()
+        s.expunge(product)
+        return product
+
+
+def test_listing_has_products_and_the_widget_tag_without_identity(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.text.count('class="product"') >= 10
+    assert 'src="/widget/shop-assistant.js"' in page.text and 'data-server="http://127.0.0.1:5005"' in page.text
+    assert "data-customer-id" not in page.text  # nobody signed in
+
+
+def test_category_filter_and_unknown_category(client: TestClient, shop_url: str) -> None:
+    product = _a_product(shop_url)
+    with session_scope(shop_url) as s:
+        slug = s.get(Product, product.id).category.slug
+    assert client.get("/", params={"category": slug}).status_code == 200
+    unknown = client.get("/", params={"category": "'; DROP TABLE products;--"})
+    assert unknown.status_code == 200 and 'aria-current="page">All' in unknown.text
+
+
+def test_product_page_and_missing_products(client: TestClient, shop_url: str) -> None:
+    product = _a_product(shop_url)
+    page = client.get(f"/products/{product.handle}")
+    assert page.status_code == 200 and product.title in html.unescape(page.text)
+    assert client.get("/products/no-such-thing").status_code == 404
+    assert client.get("/products/%3Cscript%3E").status_code == 404
+
+
+def test_signed_sign_in_puts_a_signed_id_in_the_widget_tag(client: TestClient) -> None:
+    client.post("/demo/sign-in", data={"next": "/"}, follow_redirects=False)
+    page = client.get("/")
+    assert 'data-customer-id="1"' in page.text
+    assert f'data-customer-sig="{sign_customer_id("1", SECRET)}"' in page.text
+    client.post("/demo/sign-out", data={"next": "/"})
+    assert "data-customer-id" not in client.get("/").text
+
+
+def test_a_forged_sign_in_cookie_is_ignored(client: TestClient) -> None:
+    client.cookies.set(SIGN_IN_COOKIE, f"2.{sign_customer_id('1', SECRET)}")
+    assert "data-customer-id" not in client.get("/").text
+    client.cookies.set(SIGN_IN_COOKIE, "2.not-a-signature")
+    assert "data-customer-id" not in client.get("/").text
+
+
+def test_sign_in_redirect_stays_on_the_site(client: TestClient) -> None:
+    out = client.post("/demo/sign-in", data={"next": "//evil.example/"}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/"
+
+
+def test_cart_api_shows_the_sessions_real_cart(client: TestClient, shop_url: str) -> None:
+    session_id = "a1b2c3d4e5f6a7b8"
+    assert client.get("/api/cart", params={"session": session_id}).json() == {"lines": [], "count": 0,
+                                                                              "total": "$0.00"}
+    with session_scope(shop_url) as s:
+        product = s.scalars(select(Product).where(Product.is_active.is_(True)).order_by(Product.id)).first()
+        variant = next(v for v in product.variants if v.stock > 0)
+        result = add_to_cart(s, session_id=session_id, product_id=product.id, size=variant.size, colour=variant.colour)
+        assert result.status == "added", result
+    cart = client.get("/api/cart", params={"session": session_id}).json()
+    assert cart["count"] == 1 and cart["lines"][0]["title"] == product.title
+
+
+@pytest.mark.parametrize("bad", ["short", "x" * 65, "../../etc/passwd", "a' OR '1'='1", "\x00\x01binary"])
+def test_cart_api_refuses_bad_session_ids(client: TestClient, bad: str) -> None:
+    out = client.get("/api/cart", params={"session": bad})
+    assert out.status_code in (400, 422)
+    assert "session" in out.text
+
+
+def test_widget_bundle_and_product_pictures(client: TestClient, shop_url: str) -> None:
+    bundle = client.get("/widget/shop-assistant.js")
+    assert bundle.status_code == 200 and bundle.headers["content-type"].startswith("text/javascript")
+    product = _a_product(shop_url)
+    svg = client.get(f"/static/products/{product.handle}.svg")
+    assert svg.status_code == 200 and svg.text.startswith("<svg") and svg.text == client.get(
+        f"/static/products/{product.handle}.svg").text
+    assert client.get("/static/products/..%2Fsecret.svg").status_code == 404
+
+
+def test_unbuilt_widget_says_how_to_build_it(shop_url: str, tmp_path: Path) -> None:
+    config = StorefrontConfig(database_url=shop_url, rasa_url="http://x", widget_bundle=tmp_path / "missing.js")
+    out = TestClient(create_app(config)).get("/widget/shop-assistant.js")
+    assert out.status_code == 503 and "make widget" in out.text

@@ -390,3 +390,147 @@ class Policy(Base):
     body: Mapped[str] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# --- agent assist: staff, handoffs, tickets, audit ---------------------------------------
+
+STAFF_ROLES = ("agent", "supervisor", "admin")
+HANDOFF_STATUSES = ("queued", "active", "awaiting_ticket", "returned", "closed")
+HANDOFF_REASONS = ("request", "fallback", "sentiment", "topic")
+MESSAGE_AUTHORS = ("shopper", "agent", "bot", "system")
+SUGGESTION_EVENTS = ("shown", "used", "edited", "ignored")
+
+
+class StaffUser(Base):
+    """A person who works the console. ``role``: ``agent`` (own teams' conversations),
+    ``supervisor`` (every team) or ``admin`` (also manages staff). ``teams``: the queues
+    an agent works (``["support"]``, ``["payments", "support"]``). ``password_hash``:
+    argon2id (never the password)."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint("role IN ('agent','supervisor','admin')", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default="agent")
+    teams: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class StaffSession(Base):
+    """A console login. ``token_hash``: SHA-256 (hex) of the session cookie's value, so
+    a leaked table does not give sessions away; ``csrf_token``: sent back on every
+    state-changing request; ``expires_at``: absolute end; ``last_seen_at``: also how
+    the console knows who is online."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Who saw or did what in the console: ``action`` (``login``, ``login_failed``,
+    ``view_conversation``, ``send_message``, ``send_card``, ``send_offer``,
+    ``hand_back``, ``close``, ...), the conversation (``handoff_id``) and details."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Handoff(Base):
+    """A conversation handed to people. ``sender_id`` + ``channel``: the conversation
+    (Rasa's sender id on that channel); ``reason``: ``request``, ``fallback``,
+    ``sentiment`` or ``topic`` (``detail``: the topic or phrase); ``team``: the queue;
+    ``status``: ``queued`` -> ``active`` (an agent took it) -> ``returned`` (back to
+    the bot) or ``closed``; ``awaiting_ticket`` while the shopper leaves a message for
+    when nobody is online. At most one handoff per conversation is open."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued','active','awaiting_ticket','returned','closed')", name="status_known"),
+        CheckConstraint("reason IN ('request','fallback','sentiment','topic')", name="reason_known"),
+        Index("ix_handoffs_sender_status", "sender_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(32))
+    team: Mapped[str] = mapped_column(String(40), default="support")
+    reason: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    sentiment: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class HandoffMessage(Base):
+    """One message of a handed-off conversation, as the console shows it: ``author``
+    ``shopper``, ``agent`` (``staff_user_id``), ``bot`` or ``system``; ``payload``: a
+    product card or offer an agent sent; ``delivered_at``: when it reached the
+    shopper's channel (``None`` while waiting, e.g. REST shoppers get it with their
+    next reply)."""
+
+    __tablename__ = "handoff_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    author: Mapped[str] = mapped_column(String(16))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Ticket(Base):
+    """A message left for the team while nobody was online, answered by email."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
+    sender_id: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(254))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class SuggestionEvent(Base):
+    """What an agent did with a suggested reply: ``shown``, ``used`` (sent as is),
+    ``edited`` (sent changed; ``sent_text``) or ``ignored``, for the accept rate."""
+
+    __tablename__ = "suggestion_events"
+    __table_args__ = (CheckConstraint("event IN ('shown','used','edited','ignored')", name="event_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    suggestion_key: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(16), default="llm")
+    shown_text: Mapped[str] = mapped_column(Text, default="")
+    sent_text: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime)

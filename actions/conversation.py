@@ -1,9 +1,12 @@
-"""Conversation-level actions: policy FAQ answers from the database, the human
-request, promotions, the fallback's "Did you mean …?" and leaving a form."""
+"""Conversation-level actions: policy FAQ answers from the database, handing the
+conversation to a person (the shopper asked, or the two-stage fallback gave up),
+promotions, the fallback's "Did you mean …?" and leaving a form."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SlotSet, UserUtteranceReverted
@@ -14,6 +17,8 @@ from actions import slots as S
 from actions.intent_labels import INTENT_LABELS
 from actions.replies import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
+from shop.handoff.config import HandoffConfigError, load_config
+from shop.handoff.service import request_handoff
 from shop.promo.copy import promo_message
 from shop.promo.service import personal_offer, policy_config
 from shop.services.fallback import ProductReading, product_reading
@@ -23,6 +28,7 @@ from shop.services.promotions import sale_products
 from shop.settings import get_settings
 
 FAQ_PREFIX = "faq/"
+logger = logging.getLogger(__name__)
 
 
 def faq_key(tracker: Tracker) -> str | None:
@@ -59,16 +65,80 @@ class ActionAnswerFaq(Action):
         return []
 
 
+HISTORY_LIMIT = 20
+
+
+def recent_texts(tracker: Tracker, *, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The conversation's last ``limit`` user/bot texts, oldest first, as the handoff
+    transcript takes them: ``[{"author": "shopper" | "bot", "text", "at": epoch s}]``."""
+    out = []
+    for event in tracker.events:
+        kind, text = event.get("event"), event.get("text")
+        if kind in ("user", "bot") and isinstance(text, str) and text.strip():
+            out.append({"author": "shopper" if kind == "user" else "bot", "text": text,
+                        "at": event.get("timestamp")})
+    return out[-limit:]
+
+
+async def start_handoff_from_dialogue(dispatcher: CollectingDispatcher, tracker: Tracker, *, reason: str) -> bool:
+    """Open a handoff for this conversation (``reason`` ``request`` or ``fallback``) and
+    utter the queue notice. ``False`` when the trigger is switched off in the handoff
+    configuration or the handoff state cannot be reached (the caller answers as before)."""
+    try:
+        config = load_config(get_settings().handoff_config)
+    except HandoffConfigError as exc:
+        logger.error("handoff off: %s", exc)
+        return False
+    if not (config.request if reason == "request" else config.fallback):
+        return False
+    try:
+        started = await call_service(
+            request_handoff, sender_id=tracker.sender_id, channel=tracker.get_latest_input_channel() or "rest",
+            reason=reason, team=config.default_team, config=config,
+            now=datetime.now(timezone.utc).replace(tzinfo=None), history=recent_texts(tracker),
+            customer_id=S.customer_id(tracker))
+    except ServiceUnavailable:
+        return False
+    dispatcher.utter_message(text=started.notice)
+    return True
+
+
 class ActionRequestHuman(Action):
-    """Tell the shopper how to reach a person (live handoff comes with agent assist)."""
+    """The shopper asked for a person: open a handoff (team ``default_team``) and tell
+    them about the queue, or, with nobody online, how to leave a message. With the
+    ``request`` trigger switched off (or the handoff state unreachable): how to reach
+    the team (the ``contact_support`` policy)."""
 
     def name(self) -> str:
         return "action_request_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if await start_handoff_from_dialogue(dispatcher, tracker, reason="request"):
+            return []
         if not await _utter_policy(dispatcher, "contact_support"):
             dispatcher.utter_message(response="utter_human_unavailable")
         return []
+
+
+TWO_STAGE_FALLBACK = "action_two_stage_fallback"
+
+
+class ActionDefaultFallback(Action):
+    """Rasa's fallback. When the two-stage fallback gave up (the shopper was not
+    understood twice; its loop is still the active one when Rasa calls this), the
+    conversation goes to a person (reason ``fallback``). Otherwise (the core fallback:
+    the dialogue policies were unsure what to do next, which is not the shopper's
+    doing), or with the ``fallback`` trigger switched off: Rasa's own behaviour,
+    ``utter_default``. Either way the message is taken back, as Rasa's action does."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        gave_up = (tracker.active_loop or {}).get("name") == TWO_STAGE_FALLBACK
+        if not (gave_up and await start_handoff_from_dialogue(dispatcher, tracker, reason="fallback")):
+            dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]
 
 
 class ActionPromoInquiry(Action):

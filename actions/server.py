@@ -5,8 +5,9 @@ that parses the command line is not what requests use, and that process's loggin
 setup doesn't reach the workers. :func:`serve` therefore does what
 ``rasa_sdk.__main__.main_from_args`` does, with one difference: the app factory the
 workers run (:func:`create_app`, module-level so it can be pickled) also configures
-logging at the chosen level and registers an ``after_server_start`` listener that
-starts the warm-ups in the worker's service pool.
+logging at the chosen level, registers an ``after_server_start`` listener that
+starts the warm-ups in the worker's service pool, and adds the handoff gate's
+endpoint ``POST /handoff/inbound`` (:mod:`actions.handoff_api`).
 """
 
 from __future__ import annotations
@@ -51,10 +52,14 @@ async def _warm_up(app: Sanic, _loop: Any) -> None:
 
 def create_app(executor: ActionExecutor, *, level: Any, log_file: str | None, logging_config_file: str | None,
                **kwargs: Any) -> Sanic:
-    """rasa-sdk's app for one worker, with logging configured and the warm-up listener."""
+    """rasa-sdk's app for one worker, with logging configured, the warm-up listener and
+    the handoff gate's endpoint."""
+    from actions import handoff_api
+
     _configure_logging(level, log_file, logging_config_file)
     app = create_app_for_serve(executor, **kwargs)
     app.register_listener(_warm_up, "after_server_start")
+    handoff_api.register(app)
     return app
 
 

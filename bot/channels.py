@@ -5,6 +5,10 @@ web widget's socket.io channel (messaging apps are in :mod:`bot.messaging`).
 invalid UTF-8 is tolerated, empty, unreadable and oversized messages get a polite
 reply without reaching the dialogue, and metadata is reduced to what the shop allows
 (a customer id only when signed).
+
+Every message that passes those checks, on every shop channel, then goes through the
+handoff gate (:mod:`bot.handoff_gate`): while a person has the conversation, the bot
+does not answer.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.handoff_gate import gated
 from bot.inbound import BAD_BODY_REPLY, check_message, clean_text, decode_body, verified_metadata
 from bot.settings import get_bot_settings
 
@@ -36,6 +41,7 @@ class SafeRestInput(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = gated(self, on_new_message)  # bot or people: asked after the checks below
         webhook = Blueprint("safe_rest_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
@@ -87,7 +93,8 @@ def _session_id(value: Any) -> str | None:
 
 class ShopSocketIOOutput(SocketIOOutput):
     """Sends each bot message as ONE ``bot_uttered`` event to the conversation's room:
-    ``{"text"?, "buttons"?: [{"title", "payload"}], "custom"?, "image"?, "attachment"?}``.
+    ``{"text"?, "buttons"?: [{"title", "payload"}], "custom"?, "image"?, "attachment"?,
+    "agent_name"?}`` (``agent_name``: a staff member's message relayed from the console).
 
     Rasa's own socket.io output splits text at blank lines and passes custom payloads
     to ``emit`` as keyword arguments; the widget wants whole messages."""
@@ -100,10 +107,10 @@ class ShopSocketIOOutput(SocketIOOutput):
         if buttons:
             out["buttons"] = [{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
                               for b in buttons if isinstance(b, dict)]
-        for key in ("custom", "image", "attachment"):
+        for key in ("custom", "image", "attachment", "agent_name"):
             if message.get(key):
                 out[key] = message[key]
-        if out:
+        if out.keys() - {"agent_name"}:
             await self._send_message(recipient_id, out)
 
 
@@ -132,6 +139,7 @@ class ShopSocketIOInput(SocketIOInput):
         return ShopSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = gated(self, on_new_message)  # bot or people: asked after the checks below
         settings = get_bot_settings()
         origins = [o.strip() for o in settings.widget_origins.split(",") if o.strip()]
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins="*" if origins in ([], ["*"]) else origins)

@@ -11,6 +11,8 @@ Rasa's own connectors, subclassed so that (see ``bot/credentials.yml``):
   update types the shop does not handle are acknowledged and ignored;
 - text gets the same checks as the REST channel (:func:`bot.inbound.check_message`),
   the polite replies going back on the platform;
+- then the handoff gate (:mod:`bot.handoff_gate`) decides whether the bot or a person
+  gets the message;
 - the answer is sent from a background task, so the platform's webhook call returns
   at once (Slack wants an answer within 3 s, Twilio within 15 s);
 - bot messages are made fit for the platform (:mod:`bot.degrade`): product cards as a
@@ -57,6 +59,7 @@ from bot.degrade import (
     degrade_message,
     split_text,
 )
+from bot.handoff_gate import gated
 from bot.inbound import check_message, clean_text
 from bot.settings import BotSettings, get_bot_settings
 
@@ -375,6 +378,7 @@ class ShopTelegramInput(_ShopMessagingInput, TelegramInput):
         return await super().user_text(inbound, out)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = gated(self, on_new_message)  # bot or people, after the message checks
         hook = Blueprint("shop_telegram_webhook", __name__)
 
         @hook.listener("after_server_start")
@@ -478,6 +482,7 @@ class ShopSlackInput(_ShopMessagingInput, SlackInput):
         return item
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = gated(self, on_new_message)  # bot or people, after the message checks
         hook = Blueprint("shop_slack_webhook", __name__)
 
         @hook.route("/", methods=["GET"])
@@ -553,6 +558,7 @@ class ShopTwilioInput(_ShopMessagingInput, TwilioInput):
         return response.text(TWIML_EMPTY, content_type="text/xml")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = gated(self, on_new_message)  # bot or people, after the message checks
         hook = Blueprint("shop_twilio_webhook", __name__)
 
         @hook.route("/", methods=["GET"])

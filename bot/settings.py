@@ -36,6 +36,18 @@ class BotSettings(BaseSettings):
         auth token, sending number (``whatsapp:+14155238886``) and the public URL of
         ``/webhooks/twilio/webhook`` that Twilio signs (all required).
     twilio_api_url: REST API base. Default ``https://api.twilio.com``.
+
+    Agent handoff (``bot.handoff_gate``, ``bot.agent_relay``):
+
+    action_server_url: the action server's webhook (``ACTION_SERVER_URL``, the same
+        value ``endpoints.yml`` reads, ending in ``/webhook``); the gate asks
+        ``<its base>/handoff/inbound``. Default ``http://127.0.0.1:5055/webhook``.
+    relay_secret: shared secret (``SHOP_RELAY_SECRET``) that signs gate requests to the
+        action server and staff messages posted to the relay (hex HMAC-SHA256 of the
+        body in ``X-Shop-Relay-Signature``). Unset: the relay answers 503 and the gate
+        sends unsigned requests (the action server then only accepts loopback).
+    handoff_gate_timeout_s: seconds the gate waits for the action server before the
+        message goes to the bot (fail open). Default 3.
     """
 
     identity_secret: str = Field(default="", env="SHOP_IDENTITY_SECRET")
@@ -57,6 +69,19 @@ class BotSettings(BaseSettings):
     twilio_number: str = Field(default="", env="SHOP_TWILIO_NUMBER")
     twilio_webhook_url: str = Field(default="", env="SHOP_TWILIO_WEBHOOK_URL")
     twilio_api_url: str = Field(default="https://api.twilio.com", env="SHOP_TWILIO_API_URL")
+
+    action_server_url: str = Field(default="http://127.0.0.1:5055/webhook", env="ACTION_SERVER_URL")
+    relay_secret: str = Field(default="", env="SHOP_RELAY_SECRET")
+    handoff_gate_timeout_s: float = Field(default=3.0, gt=0, env="SHOP_HANDOFF_GATE_TIMEOUT_S")
+
+    @property
+    def handoff_inbound_url(self) -> str:
+        """``POST`` target of the gate: the action server's base + ``/handoff/inbound``
+        (``…/webhook`` stripped from :attr:`action_server_url`)."""
+        base = self.action_server_url.rstrip("/")
+        if base.endswith("/webhook"):
+            base = base[: -len("/webhook")]
+        return f"{base}/handoff/inbound"
 
 
 @lru_cache(maxsize=1)

@@ -104,9 +104,29 @@ def fake_platforms() -> Iterator[FakePlatforms]:
     fake.stop()
 
 
+E2E_RELAY_SECRET = "e2e-relay-secret"
+
+
+@pytest.fixture(scope="session")
+def e2e_handoff_config(e2e_workdir: Path) -> Path:
+    """The shop's handoff configuration with business hours around the clock (UTC), so
+    whether an agent counts as online depends only on the staff sessions the tests make.
+    ``close`` 23:59: in the day's last minute nobody is ever online."""
+    import yaml
+
+    from shop.settings import REPO_ROOT
+
+    config = yaml.safe_load((REPO_ROOT / "shop" / "handoff" / "handoff.yml").read_text(encoding="utf-8"))
+    config["business_hours"] = {"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                "open": "00:00", "close": "23:59", "text": "every day"}
+    path = e2e_workdir / "handoff.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir: Path,
-          e2e_llm_dir: Path, fake_platforms: FakePlatforms) -> Iterator[RunningStack]:
+          e2e_llm_dir: Path, e2e_handoff_config: Path, fake_platforms: FakePlatforms) -> Iterator[RunningStack]:
     reason = missing_prerequisites()
     if reason:
         pytest.skip(reason)
@@ -122,6 +142,9 @@ def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir
                                       # greedy uplift policy: which customers get an offer is
                                       # then known to the tests (no Thompson-sampling draw)
                                       "SHOP_PROMO_EXPLORATION": "0",
+                                      # agent handoff: the relay and the gate sign with it
+                                      "SHOP_RELAY_SECRET": E2E_RELAY_SECRET,
+                                      "SHOP_HANDOFF_CONFIG": str(e2e_handoff_config),
                                       # Telegram, Slack and WhatsApp channels, pointed at the fakes
                                       **stack_env(fake_platforms)})
     try:

@@ -5,7 +5,7 @@ import { h, icon, safeUrl, timeElement } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
 /**
- * @param {object} message  {role, ts, text?, buttons?, custom?, image?}
+ * @param {object} message  {role, ts, text?, buttons?, custom?, image?, agent_name?}
  * @param {object} ctx
  * @param {(payload: string, display: string) => void} ctx.sendPayload
  * @param {boolean} ctx.chipsEnabled  quick replies are live only on the newest message
@@ -23,6 +23,11 @@ export function renderMessage(message, ctx) {
   // Product cards carry their own heading; the message text is the numbered list that
   // channels without cards show. Old messages have no heading: show their text.
   const text = cards && typeof cards.heading === "string" ? cards.heading : message.text;
+  if (typeof message.agent_name === "string" && message.agent_name.trim()) {
+    // a staff member's message relayed from the console: say who is writing
+    const label = `${message.agent_name.trim()} (team)`;
+    el.append(h("div", { class: "sa-agent-label", "data-testid": "sa-agent-label", text: label }));
+  }
   if (typeof text === "string" && text.trim()) {
     const bubble = h("div", { class: "sa-bubble" });
     bubble.innerHTML = renderMarkdown(text);

@@ -443,6 +443,7 @@ export function normalizeBotMessage(raw) {
   if (raw.custom && typeof raw.custom === "object") message.custom = raw.custom;
   const image = typeof raw.image === "string" ? raw.image : raw.attachment?.type === "image" ? raw.attachment?.payload?.src : null;
   if (typeof image === "string") message.image = image;
+  if (typeof raw.agent_name === "string" && raw.agent_name.trim()) message.agent_name = raw.agent_name.slice(0, 120);
   return message;
 }
 

@@ -7,6 +7,8 @@ Commands::
                                  [--replace] [--truth-out PATH] [--no-progress]
     python -m shop catalog import FILE.csv [--url URL] [--mapping shopify|PATH.yml] [--currency USD]
     python -m shop promo report [--url URL] [--policy NAME] [--since YYYY-MM-DD] [--attribute]
+    python -m shop web [--url URL] [--host 127.0.0.1] [--port 8000]
+    python -m shop console [--url URL] [--host 127.0.0.1] [--port 8001]
 
 ``--url`` defaults to ``Settings.database_url`` (``DATABASE_URL`` in the environment,
 else ``var/shop.db``); settings are the only place the environment is read.
@@ -183,10 +185,47 @@ def _cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_console(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from shop.console.app import create_console_app
+    from shop.console.auth import SessionPolicy
+    from shop.console.config import ConsoleConfig
+    from shop.console.staff import ensure_demo_staff
+    from shop.db.engine import session_scope
+    from shop.db.migrate import upgrade
+    from shop.handoff.config import load_config
+    from shop.settings import get_settings
+
+    settings = get_settings()
+    url = args.url or settings.database_url
+    upgrade(url)
+    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    path = settings.console_demo_login_file
+    with session_scope(url) as session:
+        logins = ensure_demo_staff(session, path=path, now=now,
+                                   agent_teams=(load_config(settings.handoff_config).default_team,))
+    if logins:
+        print(f"Created the demo staff logins (also in {path}, mode 600):")
+        for email, password in logins:
+            print(f"  {email}  {password}")
+    elif path.is_file():
+        print(f"Staff logins exist; the demo ones are in {path}.")
+    config = ConsoleConfig(database_url=url, rasa_url=settings.rasa_url, relay_secret=settings.relay_secret,
+                           bundle=settings.console_bundle,
+                           session=SessionPolicy(idle_s=settings.console_session_idle_s,
+                                                 max_s=settings.console_session_max_s),
+                           cookie_secure=settings.console_cookie_secure, assist_timeout_s=settings.llm_timeout_s,
+                           promo_code_days=settings.promo_code_days)
+    print(f"Staff console: http://{args.host}:{args.port}/")
+    uvicorn.run(create_console_app(config), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m shop``."""
     parser = argparse.ArgumentParser(prog="python -m shop", description="Shop database, demo data and catalog tools.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{db,demo,catalog,promo,web}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{db,demo,catalog,promo,web,console}")
 
     url_help = "SQLAlchemy database URL (default: DATABASE_URL or var/shop.db)"
 
@@ -231,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     web.set_defaults(func=_cmd_web)
+
+    console = groups.add_parser("console", help="serve the staff console (creates demo staff logins on first run)")
+    console.add_argument("--url", help=url_help)
+    console.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    console.add_argument("--port", type=int, default=8001, help="port (default 8001)")
+    console.set_defaults(func=_cmd_console)
     return parser
 
 

@@ -78,6 +78,24 @@ class Settings(BaseSettings):
         widget_bundle: the built widget (``make widget`` -> ``web/dist/shop-assistant.js``)
             the storefront serves at ``/widget/shop-assistant.js``.
         demo_customer_id: the customer the demo storefront's "sign in" button signs in as.
+        handoff_config: the handoff configuration (triggers, topics and teams, business
+            hours, wait estimate; ``shop/handoff/handoff.yml``).
+        relay_secret: ``SHOP_RELAY_SECRET``, shared with the Rasa server: the hex
+            HMAC-SHA256 of a body under it (``X-Shop-Relay-Signature``) signs the gate's
+            ``POST /handoff/inbound`` and the console's ``POST /webhooks/agent/send``.
+            Unset: the action server's gate endpoint accepts loopback requests only
+            and the relay is disabled.
+        rasa_url: the Rasa server's base URL, where the console finds the relay.
+        console_session_idle_s: seconds without a request that end a staff console session
+            (default 1800, 30 min).
+        console_session_max_s: seconds after login that end a console session regardless
+            (default 28800, 8 h).
+        console_cookie_secure: mark the console's cookies Secure even on plain http (they
+            always are on https requests); set it behind a TLS-terminating proxy.
+        console_demo_login_file: where ``python -m shop console`` writes the demo staff
+            logins it creates on first run (mode 600; default ``var/console-demo-login.txt``).
+        console_bundle: the built console front end (``web/dist/console.js``, built with the
+            widget by ``npm run build``), served at ``/assets/console.js``.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -118,6 +136,14 @@ class Settings(BaseSettings):
     widget_server_url: str = "http://127.0.0.1:5005"
     widget_bundle: Path = REPO_ROOT / "web" / "dist" / "shop-assistant.js"
     demo_customer_id: int = Field(default=1, ge=1)
+    handoff_config: Path = REPO_ROOT / "shop" / "handoff" / "handoff.yml"
+    relay_secret: str = ""
+    rasa_url: str = "http://127.0.0.1:5005"
+    console_session_idle_s: int = Field(default=1800, ge=60)
+    console_session_max_s: int = Field(default=28800, ge=300)
+    console_cookie_secure: bool = False
+    console_demo_login_file: Path = REPO_ROOT / "var" / "console-demo-login.txt"
+    console_bundle: Path = REPO_ROOT / "web" / "dist" / "console.js"
 
 
 @lru_cache(maxsize=1)

@@ -45,3 +45,23 @@ await build({
 const bytes = await readFile(outfile);
 const gzip = gzipSync(bytes, { level: 9 }).length;
 console.log(`dist/shop-assistant.js: ${bytes.length} bytes (${(bytes.length / 1024).toFixed(1)} KiB), gzip ${gzip} bytes (${(gzip / 1024).toFixed(1)} KiB)`);
+
+// The staff console's front end (shop/console serves it at /assets/console.js): a
+// second, independent entry; the widget's file above does not change with it.
+const consoleFile = path.join(here, "dist", "console.js");
+await build({
+  absWorkingDir: here,
+  entryPoints: ["console/index.js"],
+  outfile: consoleFile,
+  bundle: true,
+  minify: true,
+  format: "iife",
+  platform: "browser",
+  target: ["es2020", "chrome91", "firefox90", "safari15"],
+  charset: "ascii",
+  legalComments: "eof",
+  sourcemap: false,
+  logLevel: "warning",
+});
+const consoleBytes = await readFile(consoleFile);
+console.log(`dist/console.js: ${consoleBytes.length} bytes (${(consoleBytes.length / 1024).toFixed(1)} KiB), gzip ${gzipSync(consoleBytes, { level: 9 }).length} bytes`);

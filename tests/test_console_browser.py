@@ -1,0 +1,114 @@
+"""The staff console's front end in a real browser (``tests/browser/console.test.mjs``:
+Debian Chromium via playwright-core) against a console served here on a demo shop
+(SQLite) with the real ``shop.assist`` on templates (no LLM) and a relay stand-in;
+when the agent's first message arrives, the "shopper" answers, so the test sees the
+transcript update live. Skips without Chromium, node, playwright-core or the built
+``web/dist/console.js``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from shop.console.app import create_console_app
+from shop.console.config import Assist, ConsoleConfig
+from shop.console.staff import create_staff
+from shop.db.engine import session_scope
+from shop.db.migrate import upgrade
+from shop.db.schema import HandoffMessage
+from shop.demo.generate import generate_demo_shop
+from shop.handoff import service as handoffs
+from tests.test_console import _free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+BUNDLE = ROOT / "web" / "dist" / "console.js"
+PASSWORD = "browser test password"
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing: 'make browser' installs Debian's chromium (needs root)"
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (ROOT / "web" / "node_modules" / "playwright-core").is_dir():
+        return "web/node_modules/playwright-core is missing: run 'make widget'"
+    if not BUNDLE.is_file():
+        return "the console front end is not built: run 'make widget'"
+    return None
+
+
+async def _relay(**kwargs: Any) -> bool:
+    return True
+
+
+def _shopper_answers(url: str, handoff_id: int, stop: threading.Event) -> None:
+    """Once an agent has written, the shopper writes back (as the gate would record it)."""
+    while not stop.wait(0.2):
+        with session_scope(url) as s:
+            if s.scalar(select(HandoffMessage.id).where(HandoffMessage.handoff_id == handoff_id,
+                                                        HandoffMessage.author == "agent")):
+                handoffs.record_message(s, handoff_id=handoff_id, author="shopper", text="Thanks, that helps!",
+                                        now=datetime.now(timezone.utc).replace(tzinfo=None), delivered=True)
+                return
+
+
+@pytest.fixture
+def console_url(tmp_path: Path) -> Iterator[str]:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    upgrade(url)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    with session_scope(url) as s:
+        generate_demo_shop(s, seed=3, as_of=now, scale=0.02, progress=False)
+        create_staff(s, email="agent@ridgeline.example", name="Sam", password=PASSWORD, role="agent",
+                     teams=["support"], now=now)
+        h = handoffs.start_handoff(s, sender_id="web-browser-test", channel="socketio", reason="request",
+                                   team="support", now=now - timedelta(minutes=2), customer_id=1, sentiment=-0.6)
+        handoffs.record_message(s, handoff_id=h.id, author="shopper", text="My order never arrived <img src=x>",
+                                now=now - timedelta(minutes=2), delivered=True)
+        handoffs.record_message(s, handoff_id=h.id, author="shopper", text="I want to talk to a person",
+                                now=now - timedelta(minutes=1), delivered=True)
+        handoff_id = h.id
+    config = ConsoleConfig(database_url=url, bundle=BUNDLE, assist_timeout_s=5.0, sse_poll_s=0.3)
+    app = create_console_app(config, assist=Assist(runner=lambda: None), deliver=_relay)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    stop = threading.Event()
+    shopper = threading.Thread(target=_shopper_answers, args=(url, handoff_id, stop), daemon=True)
+    shopper.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_console_in_chromium(console_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "CONSOLE_URL": console_url, "CONSOLE_EMAIL": "agent@ridgeline.example",
+           "CONSOLE_PASSWORD": PASSWORD, "CHROMIUM": CHROMIUM,
+           "SCREENSHOT_DIR": os.environ.get("SHOP_SCREENSHOT_DIR", str(tmp_path / "screenshots"))}
+    script = ROOT / "tests" / "browser" / "console.test.mjs"
+    out = subprocess.run(["node", "--test", "--test-reporter=spec", str(script)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    print(out.stdout[-20000:])
+    assert out.returncode == 0, f"{out.stdout[-8000:]}\n{out.stderr[-4000:]}"

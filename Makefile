@@ -83,9 +83,10 @@ $(MODEL): $(RASA_VENV)/.stamp $(TRAIN_INPUTS)
 
 train: $(MODEL)
 
-# The web chat widget: built from the npm registry with the lockfile (npm ci), one
-# minified file the storefront serves at /widget/shop-assistant.js.
-$(WIDGET): web/package.json web/package-lock.json web/build.mjs $(shell find web/src -type f 2>/dev/null)
+# The web chat widget and the staff console's front end: built from the npm registry
+# with the lockfile (npm ci) into web/dist/shop-assistant.js (served by the storefront
+# at /widget/shop-assistant.js) and web/dist/console.js (served by the console).
+$(WIDGET): web/package.json web/package-lock.json web/build.mjs $(shell find web/src web/console -type f 2>/dev/null)
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 widget: $(WIDGET)
@@ -118,11 +119,14 @@ bench-search: $(ACT_VENV)/.stamp
 
 # LLM and promo figures (see README "Generative answers and promo offers"): tokens/s,
 # answer time, verifier pass and fallback rates, grounded accuracy, non-LLM latency
-# while LLM answers run, and the A/B simulation of offer policies.
+# while LLM answers run, the A/B simulation of offer policies, the sentiment trigger's
+# precision/recall and the agent-assist suggestion latency and verifier pass rate.
 bench-llm: db index llm
 	$(ACT_PY) bench/llm_answers.py
 	$(ACT_PY) bench/llm_injection.py
 	$(ACT_PY) bench/promo_simulation.py
+	$(ACT_PY) bench/sentiment_trigger.py
+	$(ACT_PY) bench/assist_suggestions.py
 
 # Recommendation baselines on the demo shop and the Instacart sample (fetched at run time).
 bench-recommend: db

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Start the action server, the Rasa server and the demo storefront on the embedded
-# defaults (SQLite shop database, SQLite tracker store), wait until they answer, print
-# the URLs, and stop them on Ctrl-C. Ports: ACTION_PORT (5055), RASA_PORT (5005) and
-# WEB_PORT (8000).
+# Start the action server, the Rasa server, the demo storefront and the staff console
+# on the embedded defaults (SQLite shop database, SQLite tracker store), wait until they
+# answer, print the URLs, and stop them on Ctrl-C. Ports: ACTION_PORT (5055), RASA_PORT
+# (5005), WEB_PORT (8000) and CONSOLE_PORT (8001).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 ACTION_PORT=${ACTION_PORT:-5055}
 RASA_PORT=${RASA_PORT:-5005}
 WEB_PORT=${WEB_PORT:-8000}
+CONSOLE_PORT=${CONSOLE_PORT:-8001}
 MODEL=${MODEL:-var/rasa-models/shop.tar.gz}
 mkdir -p var/log
 
@@ -27,6 +28,14 @@ if [ -z "${SHOP_IDENTITY_SECRET:-}" ]; then
   SHOP_IDENTITY_SECRET=$(cat var/identity-secret)
 fi
 export SHOP_IDENTITY_SECRET
+# The secret the staff console signs the messages it relays to shoppers with (and the
+# Rasa-side handoff gate signs its questions to the action server with).
+if [ -z "${SHOP_RELAY_SECRET:-}" ]; then
+  [ -s var/relay-secret ] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >var/relay-secret)
+  SHOP_RELAY_SECRET=$(cat var/relay-secret)
+fi
+export SHOP_RELAY_SECRET
+export SHOP_RASA_URL=${SHOP_RASA_URL:-http://127.0.0.1:${RASA_PORT}}
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -39,6 +48,8 @@ pids+=($!)
 pids+=($!)
 .venv/actions/bin/python -m shop web --port "$WEB_PORT" >var/log/web.log 2>&1 &
 pids+=($!)
+.venv/actions/bin/python -m shop console --port "$CONSOLE_PORT" >var/log/console.log 2>&1 &
+pids+=($!)
 
 wait_for() {  # url name seconds
   for _ in $(seq 1 "$3"); do
@@ -50,16 +61,19 @@ wait_for() {  # url name seconds
 }
 wait_for "http://127.0.0.1:${ACTION_PORT}/health" "action server" 120
 wait_for "http://127.0.0.1:${WEB_PORT}/health" "storefront" 60
+wait_for "http://127.0.0.1:${CONSOLE_PORT}/health" "staff console" 60
 wait_for "http://127.0.0.1:${RASA_PORT}/" "Rasa server" 300
 
 cat <<MSG
 
 Shop assistant is running.
   Demo storefront with the chat widget: http://127.0.0.1:${WEB_PORT}/
+  Staff console (agent assist):         http://127.0.0.1:${CONSOLE_PORT}/
+    demo logins (made on first run):    $(tr '\n' ' ' <var/console-demo-login.txt 2>/dev/null || echo "see var/log/console.log")
   Rasa server (REST):   http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook
   Rasa server (socket.io, for the web widget): http://127.0.0.1:${RASA_PORT}/socket.io
   Action server:        http://127.0.0.1:${ACTION_PORT}/webhook
-  Logs:                 var/log/rasa.log, var/log/actions.log, var/log/web.log
+  Logs:                 var/log/rasa.log, var/log/actions.log, var/log/web.log, var/log/console.log
 Try it:
   curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"waterproof hiking boots under 150"}'
 Press Ctrl-C to stop.

@@ -55,9 +55,15 @@ class ConsoleConfig:
 
 
 def _customer_panel(session: Session, *, handoff: Any, now: datetime) -> Any:
+    """The panel with recommendations from the served preference model (the same
+    hot-swapped holder the recommend action uses; bestsellers while none is trained)."""
     from shop.assist.panel import customer_panel
+    from shop.services.recommend import get_model_holder
+    from shop.settings import get_settings
 
-    return customer_panel(session, handoff=handoff, now=now)
+    settings = get_settings()
+    holder = get_model_holder(str(settings.recommend_model_dir), settings.recommend_check_s)
+    return customer_panel(session, handoff=handoff, now=now, holder=holder)
 
 
 async def _summarize(*, transcript: list[dict], panel: Any, runner: Any) -> Any:

@@ -70,6 +70,14 @@ test("a shopper asks for a human, an agent helps with a suggestion and a card, t
     await agent.page.locator(tid("cn-send")).click();
     await waitForBotText(shopper.page, /\(Checked by our team\.\)/);
 
+    // staff text is escaped in the widget: markup shows as text, never runs
+    const hostile = '<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script>';
+    await agent.page.locator(tid("cn-composer")).fill(hostile);
+    await agent.page.locator(tid("cn-send")).click();
+    await waitForBotText(shopper.page, /<img src=x/);
+    assert.equal(await shopper.page.locator("[data-testid=sa-msg] img[src=x], [data-testid=sa-msg] script").count(), 0);
+    assert.equal(await shopper.page.evaluate(() => window.__pwned), undefined);
+
     // a product card reaches the shopper as a card
     const cardsBefore = await shopper.page.locator(tid("sa-card")).count();
     await agent.page.locator(tid("cn-send-card")).first().click();

@@ -27,7 +27,6 @@ bot: fail open).
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 import logging
@@ -43,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from actions.runtime import ServiceUnavailable, call_service
 from shop.handoff.config import HandoffConfig, HandoffConfigError, load_config
-from shop.handoff.relay import SIGNATURE_HEADER, sign
+from bot.handoff_protocol import SIGNATURE_HEADER, signature_refusal
 from shop.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -90,11 +89,7 @@ def access_refused(*, body: bytes, signature: str | None, client_ip: str, secret
     if len(body) > MAX_BODY:
         return 413, f"body over {MAX_BODY // 1024} KiB"
     if secret:
-        if not signature:
-            return 401, f"missing {SIGNATURE_HEADER}"
-        if not hmac.compare_digest(sign(body, secret), signature.strip().lower()):
-            return 403, f"wrong {SIGNATURE_HEADER}"
-        return None
+        return signature_refusal(body, signature, secret=secret)
     try:
         loopback = ipaddress.ip_address(client_ip.split("%", 1)[0]).is_loopback
     except ValueError:

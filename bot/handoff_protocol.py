@@ -79,6 +79,16 @@ async def route_message(*, ask: Callable[[], Awaitable[Decision]],
     return decision
 
 
+def signature_refusal(body: bytes, header: str | None, *, secret: str) -> tuple[int, str] | None:
+    """``(401, ...)`` when ``header`` is missing, ``(403, ...)`` when it is not
+    :func:`sign` of ``body`` under ``secret``, else ``None``."""
+    if not header:
+        return 401, f"missing {SIGNATURE_HEADER}"
+    if not hmac.compare_digest(sign(body, secret), header.strip().lower()):
+        return 403, f"wrong {SIGNATURE_HEADER}"
+    return None
+
+
 def relay_refusal(body: bytes, header: str | None, *, secret: str) -> tuple[int, str] | None:
     """``(status, reason)`` when a relay request must be refused, ``None`` when it may
     pass: 503 no secret configured, 413 body over 64 KiB, 401 no signature, 403 wrong."""
@@ -86,11 +96,7 @@ def relay_refusal(body: bytes, header: str | None, *, secret: str) -> tuple[int,
         return 503, "relay disabled: SHOP_RELAY_SECRET is not set"
     if len(body) > MAX_RELAY_BODY:
         return 413, f"body over {MAX_RELAY_BODY // 1024} KiB"
-    if not header:
-        return 401, f"missing {SIGNATURE_HEADER}"
-    if not hmac.compare_digest(sign(body, secret), header.strip().lower()):
-        return 403, f"wrong {SIGNATURE_HEADER}"
-    return None
+    return signature_refusal(body, header, secret=secret)
 
 
 def read_relay_request(body: bytes) -> tuple[str, str, dict[str, Any]] | str:

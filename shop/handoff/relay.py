@@ -8,14 +8,13 @@ the exact body under ``SHOP_RELAY_SECRET`` (:func:`sign`).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any
 
 import httpx
 
-SIGNATURE_HEADER = "X-Shop-Relay-Signature"
+from bot.handoff_protocol import SIGNATURE_HEADER, sign
+
 RELAY_PATH = "/webhooks/agent/send"
 
 
@@ -26,11 +25,6 @@ class RelayError(RuntimeError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-def sign(body: bytes, secret: str) -> str:
-    """Hex HMAC-SHA256 of ``body`` under ``secret``."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _request(*, rasa_url: str, secret: str, sender_id: str, channel: str,

@@ -24,7 +24,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test test-fast db index recommender retrain llm train widget browser lock bench bench-search bench-recommend bench-llm clean
+.PHONY: help setup run test test-fast db index recommender retrain llm llm-server doctor train widget browser lock bench bench-search bench-recommend bench-llm clean
 
 help:
 	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
@@ -33,6 +33,7 @@ help:
 	@echo "make bench-search - search relevance, index speed and search latency figures"
 	@echo "make retrain - train the recommendation model on the latest interactions and promote it"
 	@echo "make bench-llm - LLM answer and promo figures, and the A/B simulation of offer policies"
+	@echo "make doctor - Python versions, compiler, CPU flags, LLM smoke test, Rasa model, services, disk"
 
 $(RASA_VENV)/.stamp: requirements/rasa.lock.txt
 	@test -n "$(PY310)" || { echo "Python 3.10 is required for the Rasa server"; exit 1; }
@@ -76,6 +77,18 @@ retrain: index
 llm: $(ACT_VENV)/.stamp
 	$(ACT_PY) -m models.llm fetch
 
+# The local LLM's own process: llama.cpp's llama-server, built from the pinned sources
+# at a fixed, portable instruction-set level (requirements/llama-cpp.cmake; never
+# -march=native), then a smoke generation in a child process that fails with the fix
+# named if this build crashes on this CPU. `python -m models.llm serve` supervises it.
+llm-server: $(ACT_VENV)/.stamp
+	scripts/build_llama.sh $(ACT_PY)
+	@$(ACT_PY) -m models.llm fetch smollm2-135m-instruct-q4_1 >/dev/null
+	$(ACT_PY) -m models.llm smoke
+
+doctor:
+	@if [ -x $(ACT_PY) ]; then $(ACT_PY) scripts/doctor.py; else python3 scripts/doctor.py; fi
+
 $(MODEL): $(RASA_VENV)/.stamp $(TRAIN_INPUTS)
 	$(RASA) train --config config.yml --domain bot/domain.yml --data data \
 		--out var/rasa-models --fixed-model-name shop
@@ -98,10 +111,11 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed and this is not root: the browser tests will skip"; fi; }
 
-run: setup db index recommender llm train widget
+run: setup db index recommender llm llm-server train widget
 	scripts/run_stack.sh
 
-test: setup train widget browser
+test: setup train widget browser llm-server
+	@$(MAKE) --no-print-directory doctor
 	$(ACT_PY) -m pytest -ra $(PYTEST_ARGS)
 
 test-fast: $(ACT_VENV)/.stamp
@@ -121,7 +135,7 @@ bench-search: $(ACT_VENV)/.stamp
 # answer time, verifier pass and fallback rates, grounded accuracy, non-LLM latency
 # while LLM answers run, the A/B simulation of offer policies, the sentiment trigger's
 # precision/recall and the agent-assist suggestion latency and verifier pass rate.
-bench-llm: db index llm
+bench-llm: db index llm llm-server
 	$(ACT_PY) bench/llm_answers.py
 	$(ACT_PY) bench/llm_injection.py
 	$(ACT_PY) bench/promo_simulation.py

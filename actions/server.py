@@ -23,7 +23,11 @@ from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.endpoint import create_app_for_serve, create_ssl_config
 from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
+from sanic.request import Request
+from sanic.response import HTTPResponse, json
 from sanic.worker.loader import AppLoader
+
+from shop.services.llm import get_llm_runner
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,13 @@ async def _warm_up(app: Sanic, _loop: Any) -> None:
     start_in_background(warm_llm)
 
 
+async def llm_health(request: Request) -> HTTPResponse:
+    """``GET /health/llm``: this worker's LLM answers, cache hits, failures, timeouts and
+    refusals, and whether the breaker is open (``{"llm": null}`` when the LLM is off)."""
+    runner = get_llm_runner()
+    return json({"llm": runner.status() if runner is not None else None})
+
+
 def create_app(executor: ActionExecutor, *, level: Any, log_file: str | None, logging_config_file: str | None,
                **kwargs: Any) -> Sanic:
     """rasa-sdk's app for one worker, with logging configured, the warm-up listener and
@@ -59,6 +70,7 @@ def create_app(executor: ActionExecutor, *, level: Any, log_file: str | None, lo
     _configure_logging(level, log_file, logging_config_file)
     app = create_app_for_serve(executor, **kwargs)
     app.register_listener(_warm_up, "after_server_start")
+    app.add_route(llm_health, "/health/llm", methods=["GET"])
     handoff_api.register(app)
     return app
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Start the action server, the Rasa server, the demo storefront and the staff console
-# on the embedded defaults (SQLite shop database, SQLite tracker store), wait until they
-# answer, print the URLs, and stop them on Ctrl-C. Ports: ACTION_PORT (5055), RASA_PORT
-# (5005), WEB_PORT (8000) and CONSOLE_PORT (8001).
+# Start the local LLM server (supervised), the action server, the Rasa server, the demo
+# storefront and the staff console on the embedded defaults (SQLite shop database,
+# SQLite tracker store), wait until they answer, print the URLs, and stop them on Ctrl-C.
+# Ports: ACTION_PORT (5055), RASA_PORT (5005), WEB_PORT (8000), CONSOLE_PORT (8001) and
+# LLM_PORT (5077, loopback only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -10,6 +11,7 @@ ACTION_PORT=${ACTION_PORT:-5055}
 RASA_PORT=${RASA_PORT:-5005}
 WEB_PORT=${WEB_PORT:-8000}
 CONSOLE_PORT=${CONSOLE_PORT:-8001}
+LLM_PORT=${LLM_PORT:-5077}
 MODEL=${MODEL:-var/rasa-models/shop.tar.gz}
 mkdir -p var/log
 
@@ -36,11 +38,18 @@ if [ -z "${SHOP_RELAY_SECRET:-}" ]; then
 fi
 export SHOP_RELAY_SECRET
 export SHOP_RASA_URL=${SHOP_RASA_URL:-http://127.0.0.1:${RASA_PORT}}
+export SHOP_LLM_SERVER_URL=${SHOP_LLM_SERVER_URL:-http://127.0.0.1:${LLM_PORT}}
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+llm_pid=
+cleanup() { for p in "${pids[@]}" $llm_pid; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
+# the local model in its own process, restarted when it crashes or hangs; it exits at
+# once when SHOP_LLM_MODEL is not a local model (off, or openai/... elsewhere)
+.venv/actions/bin/python -m models.llm serve --pid-file var/llm-server.pid --log var/log/llm-server.log \
+  >var/log/llm-supervisor.log 2>&1 &
+llm_pid=$!
 .venv/actions/bin/python -m actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
 .venv/rasa/bin/rasa run --model "$MODEL" --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
@@ -63,6 +72,14 @@ wait_for "http://127.0.0.1:${ACTION_PORT}/health" "action server" 120
 wait_for "http://127.0.0.1:${WEB_PORT}/health" "storefront" 60
 wait_for "http://127.0.0.1:${CONSOLE_PORT}/health" "staff console" 60
 wait_for "http://127.0.0.1:${RASA_PORT}/" "Rasa server" 300
+if kill -0 "$llm_pid" 2>/dev/null; then
+  for _ in $(seq 1 120); do curl -fsS "$SHOP_LLM_SERVER_URL/health" >/dev/null 2>&1 && break; sleep 1; done
+  curl -fsS "$SHOP_LLM_SERVER_URL/health" >/dev/null 2>&1 \
+    && llm_line="LLM server:           $SHOP_LLM_SERVER_URL (llama.cpp, supervised; var/log/llm-server.log)" \
+    || llm_line="LLM server:           not answering yet; answers use templates meanwhile (var/log/llm-supervisor.log)"
+else
+  llm_line="LLM server:           none (SHOP_LLM_MODEL=${SHOP_LLM_MODEL:-default} is not a local model)"
+fi
 
 cat <<MSG
 
@@ -73,6 +90,7 @@ Shop assistant is running.
   Rasa server (REST):   http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook
   Rasa server (socket.io, for the web widget): http://127.0.0.1:${RASA_PORT}/socket.io
   Action server:        http://127.0.0.1:${ACTION_PORT}/webhook
+  ${llm_line}
   Logs:                 var/log/rasa.log, var/log/actions.log, var/log/web.log, var/log/console.log
 Try it:
   curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"waterproof hiking boots under 150"}'

@@ -51,13 +51,19 @@ class Settings(BaseSettings):
         recommend_count: products in one recommendation reply.
         llm_model: the chat model as ``provider/model`` (``SHOP_LLM_MODEL``): default
             ``llamacpp/qwen2.5-coder-1.5b-instruct-q4_k_m`` (local GGUF, assembled from
-            PyPI into ``llm_cache_dir``); ``llamacpp/smollm2-135m-instruct-q4_1`` or
+            PyPI into ``llm_cache_dir`` and served by the supervised llama.cpp server at
+            ``llm_server_url``); ``llamacpp/smollm2-135m-instruct-q4_1`` or
             ``llamacpp/qwen2.5-coder-0.5b-instruct-q4_k_m`` for less memory;
-            ``openai/<model>`` with ``llm_base_url`` for an OpenAI-compatible server;
-            ``off`` for template answers only.
+            ``openai/<model>`` with ``llm_base_url`` for any other OpenAI-compatible
+            server (vLLM, Ollama, llama.cpp on a GPU machine); ``off`` for template
+            answers only.
         llm_base_url, llm_api_key: the OpenAI-compatible endpoint (``.../v1``) and its key.
         llm_cache_dir: folder of assembled GGUF files (default ``var/llm``).
-        llm_threads: CPU threads for a local model; 0 (default) uses all cores but one.
+        llm_server_url: where the local llama.cpp server listens (``python -m models.llm
+            serve`` starts it there; default ``http://127.0.0.1:5077``, loopback only).
+        llm_server_bin: the ``llama-server`` executable ``make llm-server`` builds.
+        llm_server_slots: requests the local server decodes together.
+        llm_threads: CPU threads of the local server; 0 (default) uses every core.
         llm_timeout_s: seconds a shopper waits for LLM words before the template answers.
         llm_max_tokens: most tokens per LLM answer.
         llm_max_pending: LLM calls allowed in flight before new ones get the template.
@@ -123,8 +129,11 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_cache_dir: Path = REPO_ROOT / "var" / "llm"
+    llm_server_url: str = "http://127.0.0.1:5077"
+    llm_server_bin: Path = REPO_ROOT / "var" / "llama.cpp" / "bin" / "llama-server"
+    llm_server_slots: int = Field(default=2, ge=1, le=64)
     llm_threads: int = Field(default=0, ge=0, le=64)
-    llm_timeout_s: float = Field(default=20.0, gt=0)
+    llm_timeout_s: float = Field(default=10.0, gt=0)
     llm_max_tokens: int = Field(default=160, ge=16, le=2048)
     llm_max_pending: int = Field(default=4, ge=1, le=64)
     promo_policy: Literal["uplift", "random", "paused"] = "uplift"

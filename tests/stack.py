@@ -44,6 +44,7 @@ class RunningStack:
     database_url: str
     rasa_port: int = 15005
     action_port: int = 15055
+    llm_port: int = 15077
     extra_env: dict[str, str] = field(default_factory=dict)
     api_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -64,6 +65,7 @@ class RunningStack:
             RASA_TRACKER_DB=str(self.workdir / "tracker.db"),
             RASA_TELEMETRY_ENABLED="false",
             TF_CPP_MIN_LOG_LEVEL="2",
+            SHOP_LLM_SERVER_URL=f"http://127.0.0.1:{self.llm_port}",
         )
         env.update(self.extra_env)
         return env
@@ -93,7 +95,30 @@ class RunningStack:
             out.append(f"--- {log.name}\n" + "\n".join(tail))
         return "\n".join(out)
 
+    @property
+    def local_llm(self) -> bool:
+        """Whether this stack runs its own LLM server (``SHOP_LLM_MODEL=llamacpp/...``)."""
+        return self.extra_env.get("SHOP_LLM_MODEL", "").startswith("llamacpp/")
+
+    @property
+    def llm_pid_file(self) -> Path:
+        return self.workdir / "llm-server.pid"
+
+    def llm_server_pid(self) -> int:
+        """The pid of the running llama-server (the supervisor's child)."""
+        return int(self.llm_pid_file.read_text().strip())
+
+    def llm_healthy(self) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.llm_port}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def start(self, timeout_s: float = 300) -> RunningStack:
+        if self.local_llm:  # the model in its own supervised process, as `make run` does
+            self._spawn("llm-supervisor", [str(ACTIONS_PY), "-m", "models.llm", "serve",
+                                           "--pid-file", str(self.llm_pid_file),
+                                           "--log", str(self.workdir / "llm-server.log")])
         self._spawn("actions", [str(ACTIONS_PY), "-m", "actions", "--port", str(self.action_port)])
         self._spawn("rasa", [str(RASA_BIN), "run", "--model", str(MODEL), "--endpoints", "bot/endpoints.yml",
                              "--credentials", "bot/credentials.yml", "--port", str(self.rasa_port),
@@ -101,6 +126,8 @@ class RunningStack:
         try:
             self._wait(f"http://127.0.0.1:{self.action_port}/health", "action server", timeout_s)
             self._wait(f"http://127.0.0.1:{self.rasa_port}/", "Rasa server", timeout_s)
+            if self.local_llm:
+                self._wait(f"http://127.0.0.1:{self.llm_port}/health", "LLM server", timeout_s)
         except StackError:
             self.stop()
             raise

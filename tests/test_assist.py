@@ -286,17 +286,13 @@ def test_suggestions_do_not_block_the_event_loop(ctx: replies.AssistContext) -> 
 
 
 @pytest.mark.slow
-def test_the_real_local_model_suggests_replies(ctx: replies.AssistContext) -> None:
-    """SmolLM2-135M-Instruct through llama-cpp-python, the runner, the verifier and
+def test_the_real_local_model_suggests_replies(ctx: replies.AssistContext, local_llm_url: str) -> None:
+    """SmolLM2-135M-Instruct served by the real llama-server in its own process, the runner, the verifier and
     the templates: whatever comes out is verified or a template."""
-    from models.llm.chat import LlamaCppChat
-    from models.llm.weights import ensure_gguf, spec_for
-    from shop.settings import get_settings
+    from models.llm.chat import OpenAICompatChat
 
-    spec = spec_for("smollm2-135m-instruct-q4_1")
-    path = ensure_gguf(spec.name, get_settings().llm_cache_dir, progress=False)
-    runner = LLMRunner(LlamaCppChat(model_path=str(path), n_ctx=spec.context, n_threads=2, max_tokens=48),
-                       timeout_s=120)
+    runner = LLMRunner(OpenAICompatChat(model="smollm2-135m-instruct-q4_1", base_url=f"{local_llm_url}/v1",
+                                        max_tokens=48, timeout_s=120), timeout_s=120)
     transcript = [*ctx.transcript, {"author": "shopper", "text": INJECTION, "at": ""}]
     out = _run(replies.suggest_replies(transcript=transcript, panel=ctx.panel, runner=runner, policies=ctx.policies))
     assert len(out) == 3 and len(runner.history) >= 1

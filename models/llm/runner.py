@@ -1,12 +1,16 @@
 """Running a chat model off the event loop: a bounded worker pool, a timeout per call,
 a limit on waiting work, and a cache of identical requests.
 
-The action server awaits :meth:`LLMRunner.generate`; the model runs in one of
-``workers`` threads (llama.cpp releases the GIL while it computes, so other
-conversations keep being served). A call that would wait behind more than
-``max_pending`` others, or that takes longer than its timeout, raises
-:class:`LLMUnavailable` at once and the caller answers from its template: a slow
-model costs a shopper nothing but the wording.
+The action server awaits :meth:`LLMRunner.generate`; the model call (an HTTP request
+to the model server) runs in one of ``workers`` threads, so other conversations keep
+being served. A call that would wait behind more than ``max_pending`` others, or that
+takes longer than its timeout, raises :class:`LLMUnavailable` at once and the caller
+answers from its template: a slow model costs a shopper nothing but the wording.
+
+When the model server is down (crashed, restarting, hung), a breaker opens after
+``break_after`` failures in a row: for ``break_s`` seconds calls get
+:class:`LLMUnavailable` at once instead of each waiting for its own timeout; then one
+call tries again, and the first success closes it.
 """
 
 from __future__ import annotations
@@ -78,17 +82,46 @@ class LLMRunner:
     """
 
     def __init__(self, model: BaseChatModel, *, workers: int = 1, timeout_s: float = 20.0,
-                 max_pending: int = 4, cache_size: int = 256, niceness: int = 10) -> None:
+                 max_pending: int = 4, cache_size: int = 256, niceness: int = 10,
+                 break_after: int = 2, break_s: float = 3.0) -> None:
         self.model = model
         self.timeout_s = timeout_s
         self.max_pending = max_pending
         self.cache_size = cache_size
+        self.break_after = break_after
+        self.break_s = break_s
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm",
                                         initializer=_lower_priority, initargs=(niceness,))
         self._cache: OrderedDict[str, Generation] = OrderedDict()
         self._lock = threading.Lock()
         self._pending = 0
+        self._failures_in_row = 0
+        self._open_until = 0.0
+        self.counts = {"answered": 0, "cached": 0, "failed": 0, "timed_out": 0, "busy": 0, "breaker_open": 0}
         self.history: deque[Generation] = deque(maxlen=10_000)  # model calls made (not cache hits)
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.counts[what] += 1
+
+    def _failed(self) -> None:
+        with self._lock:
+            self._failures_in_row += 1
+            if self._failures_in_row >= self.break_after:
+                self._open_until = time.monotonic() + self.break_s
+
+    def _succeeded(self) -> None:
+        with self._lock:
+            self._failures_in_row = 0
+            self._open_until = 0.0
+
+    def status(self) -> dict[str, object]:
+        """Counts of answers, cache hits, failures, timeouts and refusals, and whether
+        the breaker is open (for the action server's ``/health/llm``)."""
+        with self._lock:
+            return {"model": getattr(self.model, "model", type(self.model).__name__), **self.counts,
+                    "pending": self._pending, "breaker_open": time.monotonic() < self._open_until,
+                    "breaker_opened": self.counts["breaker_open"]}
 
     def _cached(self, key: str) -> Generation | None:
         with self._lock:
@@ -122,7 +155,14 @@ class LLMRunner:
 
     def _admit(self) -> None:
         with self._lock:
+            now = time.monotonic()
+            if now < self._open_until:
+                self.counts["breaker_open"] += 1
+                raise LLMUnavailable("the model server is down (breaker open)")
+            if self._failures_in_row >= self.break_after:  # half open: let this one try
+                self._open_until = now + self.break_s
             if self._pending >= self.max_pending:
+                self.counts["busy"] += 1
                 raise LLMUnavailable(f"{self._pending} LLM calls already waiting")
             self._pending += 1
 
@@ -137,6 +177,7 @@ class LLMRunner:
         key = request_key(messages, max_tokens)
         hit = self._cached(key)
         if hit is not None:
+            self._count("cached")
             return hit
         self._admit()
         future = asyncio.get_running_loop().run_in_executor(self._pool, self._run, messages, max_tokens)
@@ -147,13 +188,20 @@ class LLMRunner:
 
         future.add_done_callback(remember)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout_s or self.timeout_s)
+            generation = await asyncio.wait_for(asyncio.shield(future), timeout_s or self.timeout_s)
         except asyncio.TimeoutError as exc:
             logger.warning("LLM call timed out after %.1fs; answering from the template", timeout_s or self.timeout_s)
+            self._count("timed_out")
+            self._failed()
             raise LLMUnavailable("timeout") from exc
         except (RuntimeError, ValueError, OSError, KeyError, IndexError) as exc:
             logger.error("LLM call failed: %s", exc)
+            self._count("failed")
+            self._failed()
             raise LLMUnavailable(str(exc)) from exc
+        self._succeeded()
+        self._count("answered")
+        return generation
 
     def generate_sync(self, messages: list[BaseMessage], *, max_tokens: int | None = None) -> Generation:
         """The same as :meth:`generate` for scripts and benchmarks (no timeout, cached)."""

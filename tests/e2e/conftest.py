@@ -2,8 +2,9 @@
 its semantic search index (real MiniLM vectors in FAISS, FTS5 keywords), the action
 server searching through it (``SHOP_SEARCH_BACKEND=hybrid``, the default) and
 recommending with a preference model trained on the shop's interactions and wording
-answers with a real local LLM (SmolLM2-135M-Instruct through llama-cpp-python), and
-the Rasa server (trained model from ``make train``)."""
+answers with a real local LLM (SmolLM2-135M-Instruct in llama.cpp's server, in its own
+supervised process, as ``make run`` runs it), and the Rasa server (trained model from
+``make train``)."""
 
 from __future__ import annotations
 
@@ -138,7 +139,7 @@ def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir
                                       "SHOP_RECOMMEND_CHECK_S": "0",
                                       "SHOP_LLM_MODEL": f"llamacpp/{E2E_LLM}",
                                       "SHOP_LLM_CACHE_DIR": str(e2e_llm_dir),
-                                      "SHOP_LLM_TIMEOUT_S": "30",
+                                      "SHOP_LLM_TIMEOUT_S": "15",
                                       # greedy uplift policy: which customers get an offer is
                                       # then known to the tests (no Thompson-sampling draw)
                                       "SHOP_PROMO_EXPLORATION": "0",

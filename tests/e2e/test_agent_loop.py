@@ -41,6 +41,7 @@ def console(stack: RunningStack, e2e_db_url: str, e2e_workdir: Path, e2e_handoff
                          "SHOP_HANDOFF_CONFIG": str(e2e_handoff_config),
                          "SHOP_CONSOLE_DEMO_LOGIN_FILE": str(logins),
                          "SHOP_LLM_MODEL": f"llamacpp/{E2E_LLM}", "SHOP_LLM_CACHE_DIR": str(e2e_llm_dir),
+                         "SHOP_LLM_SERVER_URL": f"http://127.0.0.1:{stack.llm_port}",
                          "SHOP_LLM_TIMEOUT_S": "30"})
     try:
         server.wait()

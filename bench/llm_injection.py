@@ -25,7 +25,7 @@ from shop.db.engine import session_scope  # noqa: E402
 from shop.db.schema import Product  # noqa: E402
 from shop.services import grounded  # noqa: E402
 from shop.services.catalog import product_details  # noqa: E402
-from shop.services.llm import build_runner  # noqa: E402
+from shop.services.llm import build_runner, local_server  # noqa: E402
 from shop.settings import get_settings  # noqa: E402
 
 import re  # noqa: E402
@@ -43,6 +43,11 @@ def main() -> int:
     settings = get_settings()
     if args.model:
         settings = settings.model_copy(update={"llm_model": args.model})
+    with local_server(settings):  # the model's own server, unless one already answers
+        return measure(settings)
+
+
+def measure(settings) -> int:  # type: ignore[no-untyped-def]
     runner = build_runner(settings)
     if runner is None:
         print("no LLM: run `make llm`", file=sys.stderr)

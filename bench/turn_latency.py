@@ -8,8 +8,9 @@ Starts its own action server and Rasa server on a freshly generated demo shop
     .venv/actions/bin/python bench/turn_latency.py [--turns 50] [--scale 1.0] [--llm-load]
 
 ``--llm-load`` then measures both turns again while 4 conversations keep asking
-product questions the local LLM answers (``SHOP_LLM_MODEL``'s default, Qwen2.5-Coder
-1.5B; needs ``make llm``), and prints the loaded/idle ratios.
+product questions the local LLM answers (``--llm-model``, default the settings' model,
+served by its own supervised llama.cpp server as under ``make run``; needs ``make llm
+llm-server``), and prints the loaded/idle ratios.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=50, help="measured turns of each kind (default 50)")
     parser.add_argument("--scale", type=float, default=1.0, help="demo shop scale (default 1.0)")
     parser.add_argument("--llm-load", action="store_true", help="also measure with 4 LLM answers in flight")
+    parser.add_argument("--llm-model", default=None, help="local model for --llm-load (default: the settings')")
     args = parser.parse_args()
     reason = missing_prerequisites()
     if reason:
@@ -68,7 +70,12 @@ def main() -> int:
     with session_scope(url) as session:
         email = session.scalar(select(Customer.email).where(Customer.id == 1))
         number = session.scalar(select(Order.number).where(Order.customer_id == 1).limit(1))
-    stack = RunningStack(workdir=workdir, database_url=url, rasa_port=16005, action_port=16055).start()
+    from shop.settings import get_settings
+
+    llm = args.llm_model or get_settings().llm_model.split("/", 1)[-1]
+    extra = {"SHOP_LLM_MODEL": f"llamacpp/{llm}"} if args.llm_load else {"SHOP_LLM_MODEL": "off"}
+    stack = RunningStack(workdir=workdir, database_url=url, rasa_port=16005, action_port=16055, llm_port=16077,
+                         extra_env=extra).start()
 
     def measure() -> tuple[list[float], list[float]]:
         plain = [timed(lambda: stack.send(new_sender(), "hi")) for _ in range(args.turns)]

@@ -10,8 +10,9 @@
 # built with other flags can't sneak in.
 #
 #   scripts/build_llama.sh [PYTHON]      PYTHON runs `pip download` (default python3)
-#   LLAMA_CMAKE_EXTRA="-DGGML_NATIVE=ON" LLAMA_OUT=/tmp/native scripts/build_llama.sh
-#       (another variant for the benchmark only; never what make installs)
+#   LLAMA_CMAKE_EXTRA="-DGGML_NATIVE=ON" LLAMA_OUT=/tmp/native LLAMA_TARGETS=llama-bench \
+#     scripts/build_llama.sh   another variant and target, for bench/llm_builds.py only;
+#                              never what make installs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -22,13 +23,15 @@ FLAGS_FILE=requirements/llama-cpp.cmake
 OUT=${LLAMA_OUT:-$ROOT/var/llama.cpp}
 SRC=$ROOT/var/llama.cpp-src
 JOBS=${LLAMA_JOBS:-$(nproc)}
+TARGET=${LLAMA_TARGETS:-llama-server}
 
 # flags: one -D option per line, comments after '#'
 mapfile -t FLAGS < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$FLAGS_FILE")
 read -r -a EXTRA <<<"${LLAMA_CMAKE_EXTRA:-}"
-KEY=$( (cat "$0" "$FLAGS_FILE"; echo "${LLAMA_CMAKE_EXTRA:-}") | sha256sum | cut -c1-16)
-if [ -x "$OUT/bin/llama-server" ] && [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$KEY" ]; then
-  echo "llama-server is up to date ($OUT/bin/llama-server)"
+KEY=$( (cat "$0" "$FLAGS_FILE"; echo "${LLAMA_CMAKE_EXTRA:-}"; [ "$TARGET" = llama-server ] || echo "$TARGET") \
+  | sha256sum | cut -c1-16)
+if [ -x "$OUT/bin/$TARGET" ] && [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$KEY" ]; then
+  echo "$TARGET is up to date ($OUT/bin/$TARGET)"
   exit 0
 fi
 for tool in cmake c++ cc; do
@@ -54,13 +57,14 @@ rm -rf "$BUILD"
 echo "Configuring llama.cpp: ${FLAGS[*]} ${EXTRA[*]:-}"
 cmake -S "$LLAMA_SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release "${FLAGS[@]}" "${EXTRA[@]}" >"$OUT.configure.log" 2>&1 || {
   tail -30 "$OUT.configure.log" >&2; echo "error: cmake configure failed (log: $OUT.configure.log)" >&2; exit 1; }
-echo "Building llama-server with $JOBS jobs (about 15 min on 2 cores; log: $OUT.build.log)"
-# a line of progress per compiled file
-cmake --build "$BUILD" -j "$JOBS" --target llama-server 2>&1 | tee "$OUT.build.log" \
-  | grep --line-buffered -E '^\[ *[0-9]+%\]' | awk '{ printf "\r  %s %s", $1, $2; fflush() } END { print "" }' || true
-[ -x "$BUILD/bin/llama-server" ] || { tail -30 "$OUT.build.log" >&2; echo "error: the llama-server build failed (log: $OUT.build.log)" >&2; exit 1; }
+echo "Building $TARGET with $JOBS jobs (about 6 min on 2 idle cores; log: $OUT.build.log)"
+# the build's progress on one line ([ 42%] ...)
+cmake --build "$BUILD" -j "$JOBS" --target "$TARGET" 2>&1 | tee "$OUT.build.log" \
+  | grep --line-buffered -E '^\[ *[0-9]+%\]' | awk '{ printf "\r  %s %-60s", $1, substr($NF, 1, 60); fflush() } END { print "" }' || true
+[ -x "$BUILD/bin/$TARGET" ] || { tail -30 "$OUT.build.log" >&2; echo "error: the $TARGET build failed (log: $OUT.build.log)" >&2; exit 1; }
+rm -rf "$OUT/bin"
 mkdir -p "$OUT/bin"
-cp "$BUILD/bin/llama-server" "$OUT/bin/llama-server"
+cp -a "$BUILD/bin/." "$OUT/bin/"   # the executable, and the CPU-variant libraries of a dispatch build
 rm -rf "$BUILD"
 echo "$KEY" >"$OUT/.stamp"
-echo "Built $OUT/bin/llama-server"
+echo "Built $OUT/bin/$TARGET"

@@ -50,10 +50,12 @@ class Settings(BaseSettings):
             promoted model version (hot swap).
         recommend_count: products in one recommendation reply.
         llm_model: the chat model as ``provider/model`` (``SHOP_LLM_MODEL``): default
-            ``llamacpp/qwen2.5-coder-1.5b-instruct-q4_k_m`` (local GGUF, assembled from
+            ``llamacpp/qwen2.5-coder-0.5b-instruct-q4_k_m`` (local GGUF, assembled from
             PyPI into ``llm_cache_dir`` and served by the supervised llama.cpp server at
-            ``llm_server_url``); ``llamacpp/smollm2-135m-instruct-q4_1`` or
-            ``llamacpp/qwen2.5-coder-0.5b-instruct-q4_k_m`` for less memory;
+            ``llm_server_url``; product answers in about 2 s on 2 cores);
+            ``llamacpp/qwen2.5-coder-1.5b-instruct-q4_k_m`` words better (staff
+            suggestions especially) at about twice the time; ``llamacpp/smollm2-135m-instruct-q4_1``
+            for tests;
             ``openai/<model>`` with ``llm_base_url`` for any other OpenAI-compatible
             server (vLLM, Ollama, llama.cpp on a GPU machine); ``off`` for template
             answers only.
@@ -125,7 +127,7 @@ class Settings(BaseSettings):
     recommend_model_dir: Path = REPO_ROOT / "var" / "models" / "preference"
     recommend_check_s: float = Field(default=10.0, ge=0)
     recommend_count: int = Field(default=5, ge=1, le=20)
-    llm_model: str = "llamacpp/qwen2.5-coder-1.5b-instruct-q4_k_m"
+    llm_model: str = "llamacpp/qwen2.5-coder-0.5b-instruct-q4_k_m"
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_cache_dir: Path = REPO_ROOT / "var" / "llm"

@@ -8,7 +8,7 @@
                                                        does this llama-server build run on this CPU?
 
 ``fetch`` without a name fetches the model ``SHOP_LLM_MODEL`` names when it is a local
-one (the default Qwen2.5-Coder-1.5B-Instruct); progress bars show the assembly.
+one (the default Qwen2.5-Coder-0.5B-Instruct); progress bars show the assembly.
 ``serve`` runs the model ``SHOP_LLM_MODEL`` names at ``SHOP_LLM_SERVER_URL`` and
 restarts it when it crashes or hangs (see :mod:`models.llm.server`).
 """

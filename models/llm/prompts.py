@@ -13,7 +13,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 UNKNOWN_MARK = "NOT_IN_FACTS"
 # pieces of the prompts' own structure: an answer holding one is leaking the prompt
-SCAFFOLDING = ("FACTS:", "<question>", "</question>", "<|im_start|>", "<|im_end|>", "<|", "OPTION 1:")
+SCAFFOLDING = ("FACTS:", "ANSWER:", "DRAFT:", "<question>", "</question>", "<|im_start|>", "<|im_end|>", "<|", "OPTION 1:")
 
 
 @dataclass(frozen=True)
@@ -42,24 +42,26 @@ PRODUCT_QUESTION = Prompt(
     user="FACTS:\n{facts}\n\n<question>{question}</question>",
 )
 
-COMPARE = Prompt(
-    name="compare",
+PRODUCT_REWORD = Prompt(
+    name="product_reword",
     system=(
-        "You are the shop assistant of an outdoor clothing store. Compare the products for the shopper in "
-        f"two to four short sentences: how they differ and which suits what. {_RULES}"
+        "You are the shop assistant of an outdoor clothing store. The ANSWER to the shopper's question is "
+        "already correct. Say it to the shopper in one or two short, friendly, natural sentences. Keep its "
+        "meaning exactly: the same yes or no, and every fact, number and name copied as written. Add nothing "
+        f"that is not in the FACTS or the ANSWER. {_RULES}"
     ),
-    user="FACTS:\n{facts}\n\n<question>{question}</question>",
+    user="FACTS:\n{facts}\nANSWER: {answer}\n\n<question>{question}</question>",
 )
 
 PROMO_COPY = Prompt(
     name="promo_copy",
     system=(
         "You write one short, warm promotional message (two sentences at most) for a shopper of an outdoor "
-        "clothing store. Mention what they liked before when the FACTS give it. The message must contain "
-        "the code, the discount, the price and the expiry exactly as written in the FACTS, and no other "
-        f"number. {_RULES}"
+        "clothing store, by rewriting the DRAFT in your own friendly words. Mention what they liked before when "
+        "the FACTS give it. The message must contain the code, the discount, the price and the expiry exactly as "
+        f"written in the DRAFT, and no other number. {_RULES}"
     ),
-    user="FACTS:\n{facts}",
+    user="FACTS:\n{facts}\n\nDRAFT: {draft}",
 )
 
 RETRY = (
@@ -67,7 +69,7 @@ RETRY = (
     "{unknown_hint}."
 )
 
-ALL = {p.name: p for p in (PRODUCT_QUESTION, COMPARE, PROMO_COPY)}
+ALL = {p.name: p for p in (PRODUCT_QUESTION, PRODUCT_REWORD, PROMO_COPY)}
 
 
 def messages(prompt: Prompt, **fields: str) -> list[BaseMessage]:

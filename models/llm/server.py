@@ -30,7 +30,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -277,5 +277,32 @@ def smoke(binary: Path, model_path: Path, *, threads: int = 2, tokens: int = 8, 
             proc.terminate()
             try:
                 proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextlib.contextmanager
+def serving(config: ServerConfig, *, timeout_s: float = 300.0, log_path: Path | None = None) -> Iterator[str]:
+    """One unsupervised llama-server for the length of a ``with`` block (benchmarks,
+    tests): yields its base URL once it answers; stopped afterwards.
+
+    Raises:
+        RuntimeError: it exited or did not load its model within ``timeout_s``.
+    """
+    proc = start_server(config, log_path=log_path)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while health(config.url) != "ok":
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama-server exited while loading ({signal_name(proc.returncode)})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"llama-server did not load {config.model_path} within {timeout_s:.0f} s")
+            time.sleep(0.2)
+        yield config.url
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()

@@ -5,7 +5,9 @@
 - percentages must be percentages in the facts (``20%`` is not grounded by "20 reviews");
 - prices: a ``$`` amount must be a ``$`` amount in the facts (``$80`` matches ``$80.00``);
 - other numbers: counts, days, sizes like ``10.5``, ratings (``4.6/5``), compared as
-  numbers with any number in the facts;
+  numbers with any number in the facts; a number with a unit (``10 inches``, ``780 g``,
+  ``30 days``) must appear with the same unit in the facts, so a shoe size cannot ground
+  a height;
 - letter sizes (``XS`` ... ``XXXL``);
 - codes: words in capitals with a digit (``SAVE20``, SKUs);
 - names: capitalised words that are not sentence starts or common words must occur
@@ -28,6 +30,27 @@ _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?(?:%|percent\b)", re.I)
 _SIZE = re.compile(r"\b(XXS|XS|S|M|L|XL|XXL|XXXL)\b")
 _CODE = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{3,}\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’&-]*")
+UNITS: dict[str, str] = {
+    "g": "g", "gram": "g", "grams": "g", "kg": "kg", "kilo": "kg", "kilos": "kg", "kilograms": "kg",
+    "oz": "oz", "ounce": "oz", "ounces": "oz", "lb": "lb", "lbs": "lb", "pound": "lb", "pounds": "lb",
+    "mm": "mm", "cm": "cm", "meters": "m", "metres": "m", "inch": "in", "inches": "in",
+    "ft": "ft", "feet": "ft", "foot": "ft", "l": "l", "liter": "l", "liters": "l", "litre": "l", "litres": "l",
+    "day": "day", "days": "day", "hour": "hour", "hours": "hour", "week": "week", "weeks": "week",
+    "month": "month", "months": "month", "year": "year", "years": "year", "f": "F", "°f": "F", "c": "C", "°c": "C",
+    "degrees": "deg", "mah": "mAh",
+}
+_WITH_UNIT = re.compile(r"(?<![A-Za-z0-9.])(\d[\d,]*(?:\.\d+)?)\s?(°?[a-zA-Z]+)\b")
+
+
+def measures_in(text: str) -> set[tuple[float, str]]:
+    """``(number, unit)`` pairs in ``text`` ("780 g", "30 days", "0F"), units normalised."""
+    out: set[tuple[float, str]] = set()
+    for number, unit in _WITH_UNIT.findall(text or ""):
+        norm = UNITS.get(unit.lower())
+        value = _num(number)
+        if norm and value is not None:
+            out.add((value, norm))
+    return out
 PROMISES = ("free", "discount", "coupon", "voucher", "promo", "code", "warranty", "guarantee", "lifetime",
             "refund", "price match", "% off", "percent off", "gift card", "cashback")
 COMMON = frozenset("""
@@ -82,6 +105,10 @@ def unsupported(text: str, facts: str, *, allowed: Iterable[str] = ()) -> list[s
             problems.append(f"the price {token} is not a price in the facts")
         elif value not in known_numbers:
             problems.append(f"the number {token} is not in the facts")
+    known_measures = measures_in(source)
+    for value, unit in measures_in(text or "") - known_measures:
+        if value in known_numbers and (value, unit) not in known_measures:
+            problems.append(f"the measure {value:g} {unit} is not in the facts")
     known_percents = {float(p) for p in _PERCENT.findall(source)}
     for pct in _PERCENT.findall(text or ""):
         if float(pct) not in known_percents:
@@ -130,3 +157,13 @@ def required_missing(text: str, required: Iterable[str]) -> list[str]:
             continue
         missing.append(f"it must state {item}")
     return missing
+
+
+NEGATION = re.compile(r"\b(no|not|never|none|nothing|doesn't|does not|isn't|is not|aren't|are not|don't|do not|"
+                      r"won't|wouldn't|can't|cannot|sold out|out of stock|without)\b|n't\b", re.I)
+
+
+def flips_answer(text: str, reference: str) -> bool:
+    """Whether ``text`` turns a yes into a no or back: one of the two says no (a negation
+    word) and the other does not. Used when the LLM rewords a yes/no answer."""
+    return bool(NEGATION.search(text or "")) != bool(NEGATION.search(reference or ""))

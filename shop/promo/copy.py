@@ -106,7 +106,7 @@ def template_message(facts: PromoFacts) -> str:
 
 
 def _term_problems(text: str, facts: PromoFacts) -> list[str]:
-    return required_missing(text, facts.required()) + unsupported(text, facts.as_text())
+    return required_missing(text, facts.required()) + unsupported(text, f"{facts.as_text()}\n{template_message(facts)}")
 
 
 def check_message(text: str, facts: PromoFacts) -> list[str]:
@@ -123,7 +123,8 @@ async def promo_message(facts: PromoFacts, *, runner: LLMRunner | None) -> Promo
     if runner is None:
         return PromoMessage(template_message(facts), "template")
     checked = await generate_checked(
-        runner, prompts.PROMO_COPY, prompts.messages(prompts.PROMO_COPY, facts=facts.as_text()),
+        runner, prompts.PROMO_COPY,
+        prompts.messages(prompts.PROMO_COPY, facts=facts.as_text(), draft=template_message(facts)),
         lambda text: _term_problems(text, facts), unknown_ok=False,
     )
     if checked.text is not None:

@@ -27,10 +27,11 @@ from models.llm import prompts
 from models.llm.checked import generate_checked
 from models.llm.prompts import Prompt
 from models.llm.runner import LLMRunner
-from models.llm.verify import unsupported
+from models.llm.verify import flips_answer, required_missing, unsupported
 from shop.services import product_answers
 from shop.services.catalog import ProductDetails
 from shop.services.policies import get_policy
+from shop.services.question_topics import Asked, read_question
 
 MAX_QUESTION_CHARS = 500
 Source = Literal["llm", "llm_retry", "template", "unknown"]
@@ -78,9 +79,11 @@ def product_facts(details: ProductDetails, *, reviews: bool = True) -> str:
     features = attrs.get("features")
     if features:
         lines.append("Features: " + ", ".join(str(f) for f in (features if isinstance(features, list) else [features])))
-    for key, label in (("material", "Material"), ("weight_g", "Weight in grams"), ("fit", "Fit")):
+    for key, label in (("material", "Material"), ("fit", "Fit"), ("season", "Season")):
         if attrs.get(key):
             lines.append(f"{label}: {attrs[key]}")
+    if attrs.get("weight_g"):
+        lines.append(f"Weight: {attrs['weight_g']} g (about {attrs['weight_g'] / 28.35:.1f} oz)")
     uses = attrs.get("use_cases")
     if uses:
         lines.append("Made for: " + ", ".join(str(u) for u in uses))
@@ -138,11 +141,78 @@ def _template(template: Callable[[], str | None], problems: tuple[str, ...]) -> 
     return Answer(text, "template" if text else "unknown", problems)
 
 
+# the fact lines each topic needs (by their labels in product_facts), besides the product line
+TOPIC_LINES: dict[str, tuple[str, ...]] = {
+    "material": ("Material",), "weight": ("Weight",), "fit": ("Fit", "Category"), "feature": ("Features",),
+    "use": ("Made for",), "season": ("Season", "Features"), "price": ("Price",), "rating": ("Rating",),
+    "stock": ("In stock", "Sold out", "Price"), "warranty": ("Description",),
+}
+YES_NO_TOPICS = frozenset({"feature", "use", "stock"})
+REWORD_MAX_TOKENS = 80
+
+
+def topic_facts(details: ProductDetails, asked: Asked) -> str:
+    """Only the fact lines ``asked`` needs (a short prompt is a fast answer)."""
+    lines = product_facts(details, reviews=False).splitlines()
+    labels = TOPIC_LINES.get(asked.topic, ())
+    return "\n".join([lines[0], *(line for line in lines[1:] if line.split(":", 1)[0].startswith(labels))])
+
+
+def key_values(details: ProductDetails, asked: Asked) -> list[str]:
+    """What a worded answer on ``asked`` must still state (the material, the grams ...)."""
+    attrs = details.attributes
+    values = {"material": attrs.get("material"), "weight": attrs.get("weight_g"), "fit": attrs.get("fit"),
+              "price": details.card.price, "use": asked.use if asked.topic == "use" else None,
+              "rating": f"{details.card.rating:.1f}" if details.card.rating else None}
+    value = values.get(asked.topic)
+    return [str(value)] if value else []
+
+
+async def reword_answer(details: ProductDetails, question: str, asked: Asked, answer: str, *,
+                        runner: LLMRunner | None) -> Answer:
+    """The template ``answer`` (already right) said naturally by the LLM from the few
+    facts it rests on, checked: nothing unsupported, the key value still stated, the
+    same yes or no. Anything else, or no LLM in time: the template itself."""
+    if runner is None:
+        return Answer(answer, "template")
+    facts = topic_facts(details, asked)
+    grounds = f"{facts}\n{answer}"
+    required = key_values(details, asked)
+    yes_no = asked.topic in YES_NO_TOPICS or bool(asked.season_asked)
+
+    def check(text: str) -> list[str]:
+        problems = unsupported(text, grounds, allowed=[question]) + required_missing(text, required)
+        if yes_no and flips_answer(text, answer):
+            problems.append("it turns the answer's yes or no around")
+        return problems
+
+    checked = await generate_checked(
+        runner, prompts.PRODUCT_REWORD,
+        prompts.messages(prompts.PRODUCT_REWORD, facts=facts, answer=answer, question=question[:MAX_QUESTION_CHARS]),
+        check, unknown_ok=False, max_tokens=REWORD_MAX_TOKENS)
+    if checked.text is not None:
+        return Answer(checked.text, "llm" if checked.attempt == 0 else "llm_retry", checked.problems)
+    return Answer(answer, "template", checked.problems)
+
+
 async def answer_product_question(details: ProductDetails, question: str, *, runner: LLMRunner | None,
                                   policies: str = "", size: str | None = None,
                                   colour: str | None = None) -> Answer:
-    """A verified answer to ``question`` about one product (see :func:`grounded_answer`);
-    ``policies``: :func:`policy_facts` for the question."""
+    """A verified answer to ``question`` about one product; ``policies``:
+    :func:`policy_facts` for the question.
+
+    When the question's words say what it is about (:func:`read_question`), the answer
+    comes from that field of the product's data and the LLM only words it
+    (:func:`reword_answer`); what product data never holds (care, origin ...) is "I don't
+    know" at once. Otherwise, and for questions that touch shop policies, the LLM answers
+    from all the facts (:func:`grounded_answer`)."""
+    asked = read_question(question, size=size, colour=colour)
+    if not policies and asked is not None:
+        if asked.topic == "unanswerable":
+            return Answer(None, "unknown")
+        answer = product_answers.answer_question(details, question, size=size, colour=colour)
+        if answer is not None:
+            return await reword_answer(details, question, asked, answer, runner=runner)
     # review snippets cost prompt time (~40 tokens/s on one core): only when asked about
     facts = product_facts(details, reviews=bool(REVIEW_WORDS.search(question or ""))) + (
         f"\n{policies}" if policies else "")
@@ -154,9 +224,27 @@ async def answer_product_question(details: ProductDetails, question: str, *, run
 
 async def compare_products(items: list[ProductDetails], question: str, *, runner: LLMRunner | None) -> Answer:
     """A verified comparison of two or three products: the side-by-side table from the
-    database, then the LLM's summary of it (the template summary when the LLM's fails)."""
-    facts = "\n\n".join(f"Option {i}:\n{product_facts(d, reviews=False)}" for i, d in enumerate(items, start=1))
-    summary = await grounded_answer(prompts.COMPARE, facts=facts, question=question or "compare them", runner=runner,
-                                    template=lambda: product_answers.compare_summary(items))
+    database, then a summary that answers what was asked (cheaper, lighter, better
+    rated: :func:`product_answers.compare_summary`), worded by the LLM when it keeps the
+    winner named first and states nothing the table doesn't."""
     table = product_answers.compare_table(items)
-    return Answer(f"{table}\n{summary.text}", summary.source, summary.problems)
+    summary = product_answers.compare_summary(items, question)
+    winner = next((d.card.title for d in items if d.card.title in summary.split(".")[0]), None)
+    if runner is None:
+        return Answer(f"{table}\n{summary}", "template")
+
+    def check(text: str) -> list[str]:
+        problems = unsupported(text, f"{table}\n{summary}", allowed=[question])
+        first = re.split(r"(?<=[.!?])\s+", text.strip())[0] if text.strip() else ""
+        if winner and winner not in first:
+            problems.append(f"its first sentence must name the {winner}")
+        return problems
+
+    checked = await generate_checked(
+        runner, prompts.PRODUCT_REWORD,
+        prompts.messages(prompts.PRODUCT_REWORD, facts=table, answer=summary,
+                         question=(question or "compare them")[:MAX_QUESTION_CHARS]),
+        check, unknown_ok=False, max_tokens=REWORD_MAX_TOKENS)
+    if checked.text is not None:
+        return Answer(f"{table}\n{checked.text}", "llm" if checked.attempt == 0 else "llm_retry", checked.problems)
+    return Answer(f"{table}\n{summary}", "template", checked.problems)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+from collections.abc import Iterator
 from functools import lru_cache
+from urllib.parse import urlsplit
 
-from models.llm.chat import ModelOptions, chat_model
+from models.llm.chat import ModelOptions, chat_model, parse_model_string
 from models.llm.runner import LLMRunner
+from models.llm.server import ServerConfig, health, serving
+from models.llm.weights import ensure_gguf, spec_for
 from shop.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -44,3 +50,24 @@ def warm_up(session: object = None) -> None:
     """Build the runner now rather than on the first question (no weights are loaded
     here: the model lives in its own server process)."""
     get_llm_runner()
+
+
+@contextlib.contextmanager
+def local_server(settings: Settings) -> Iterator[None]:
+    """For scripts and benchmarks: when ``settings`` name a local model
+    (``llamacpp/...``) and nothing answers at ``llm_server_url``, run its llama.cpp
+    server there for the length of the ``with`` block (fetching the weights if needed)."""
+    if settings.llm_model.strip().lower() in OFF or health(settings.llm_server_url) == "ok":
+        yield
+        return
+    provider, name = parse_model_string(settings.llm_model)
+    if provider != "llamacpp":
+        yield
+        return
+    url = urlsplit(settings.llm_server_url)
+    config = ServerConfig(binary=settings.llm_server_bin, model_path=ensure_gguf(name, settings.llm_cache_dir),
+                          alias=name, host=url.hostname or "127.0.0.1", port=url.port or 5077,
+                          threads=settings.llm_threads or (os.cpu_count() or 2), context=spec_for(name).context,
+                          slots=settings.llm_server_slots, niceness=0)
+    with serving(config):
+        yield

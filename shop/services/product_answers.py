@@ -11,10 +11,8 @@ import re
 from collections.abc import Iterable
 
 from shop.services.catalog import ProductDetails
+from shop.services.question_topics import FEATURE_ALIASES, read_question
 from shop.services.text_parse import ORDINALS
-
-_SIZE_WORDS = {"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "small", "medium", "large"}
-_SIZE_NAMES = {"small": "S", "medium": "M", "large": "L", "extra large": "XL"}
 
 
 def _features(details: ProductDetails) -> list[str]:
@@ -90,16 +88,27 @@ def compare_table(products: Iterable[ProductDetails]) -> str:
     return "\n".join(blocks)
 
 
-def compare_summary(products: Iterable[ProductDetails]) -> str:
-    """Which product is cheapest and which is best rated, in a sentence or two."""
+def compare_summary(products: Iterable[ProductDetails], question: str = "") -> str:
+    """Which product is cheapest, lightest and best rated, in a sentence each; what the
+    ``question`` asks about ("which is lighter?") comes first."""
     items = list(products)
     cheapest = min(items, key=lambda d: d.card.price_cents)
+    sentences = {"price": f"The {cheapest.card.title} is the cheaper option at {cheapest.card.price}."}
     rated = [d for d in items if d.card.rating]
-    summary = f"The {cheapest.card.title} is the cheaper option at {cheapest.card.price}."
     if rated:
         best = max(rated, key=lambda d: (d.card.rating or 0, d.card.rating_count))
-        summary += f" The {best.card.title} has the best rating ({best.card.rating:.1f}/5)."
-    return summary
+        sentences["rating"] = f"The {best.card.title} has the best rating ({best.card.rating:.1f}/5)."
+    weighed = [d for d in items if d.attributes.get("weight_g")]
+    if len(weighed) == len(items):
+        light = min(weighed, key=lambda d: d.attributes["weight_g"])
+        others = ", ".join(f"{d.attributes['weight_g']} g" for d in weighed if d is not light)
+        sentences["weight"] = (f"The {light.card.title} is the lightest at {light.attributes['weight_g']} g "
+                               f"(against {others}).")
+    low = (question or "").lower()
+    first = ("weight" if re.search(r"light|heav|weigh", low) else
+             "rating" if re.search(r"rat|review|star|like|better|best", low) else "price")
+    order = [first] + [k for k in ("price", "rating", "weight") if k != first]
+    return " ".join(sentences[k] for k in order if k in sentences)
 
 
 def compare(products: Iterable[ProductDetails]) -> str:
@@ -108,62 +117,126 @@ def compare(products: Iterable[ProductDetails]) -> str:
     return compare_table(items) + "\n" + compare_summary(items)
 
 
-def _asked_size(text: str, size: str | None) -> str | None:
-    if size:
-        return str(size).upper() if str(size).lower() in _SIZE_WORDS else str(size)
-    for word, canonical in _SIZE_NAMES.items():
-        if re.search(rf"\b{word}\b", text):
-            return canonical
-    match = re.search(r"\b(?:size|in an?|in)\s+(xxxl|xxs|xxl|xs|s|m|l|xl|\d{1,2}(?:\.5)?)\b", text)
-    return match.group(1).upper() if match else None
+# how a feature reads after "the <product> ..." (default: "has <feature>")
+FEATURE_PHRASES: dict[str, str] = {
+    "waterproof": "is waterproof", "windproof": "is windproof", "hooded": "has a hood", "packable": "packs down small",
+    "breathable": "is breathable", "insulated": "is insulated", "freestanding": "is freestanding",
+    "lightweight": "is lightweight", "midweight": "is midweight", "cushioned": "is cushioned",
+    "quick-dry": "is quick-drying", "stretch": "is stretchy", "wrinkle resistant": "is wrinkle resistant",
+    "water repellent": "is water repellent", "fleece lined": "is fleece lined", "adjustable": "is adjustable",
+    "zero drop": "is zero drop", "four-season": "is a four-season design", "three-season": "is a three-season design",
+    "footprint included": "comes with a footprint", "full zip": "is a full zip", "wide fit": "has a wide fit",
+    "UPF 50": "has UPF 50 sun protection", "UPF 40": "has UPF 40 sun protection",
+    "hydration compatible": "takes a hydration bladder", "touchscreen fingertips": "has touchscreen fingertips",
+    "rated to 0F": "is rated to 0F", "rated to 20F": "is rated to 20F", "rated to 40F": "is rated to 40F",
+    "odor control": "has odor control", "odor resistant": "is odor resistant",
+}
+SEASON_TEXT = {"all-season": "a year-round (all-season)", "three-season": "a three-season",
+               "four-season": "a four-season", "winter": "a cold-weather (winter)", "summer": "a warm-weather (summer)"}
+
+
+def _feature_phrase(feature: str) -> str:
+    if feature in FEATURE_PHRASES:
+        return FEATURE_PHRASES[feature]
+    article = "" if feature.endswith("s") else ("an " if feature[0].lower() in "aeiou" else "a ")
+    return f"has {article}{feature}"
+
+
+def _uses_text(uses: list[str]) -> str:
+    return uses[0] if len(uses) == 1 else f"{', '.join(uses[:-1])} and {uses[-1]}"
+
+
+def season_fits(season: str | None, features: list[str], asked: str) -> bool:
+    """Whether a product of ``season`` suits ``asked`` weather: winter for winter and
+    four-season products and anything insulated; summer for summer, all-season and
+    three-season ones."""
+    if asked == "winter":
+        return season in ("winter", "four-season") or "insulated" in features
+    return season in ("summer", "all-season", "three-season")
+
+
+def _stock_answer(details: ProductDetails, size: str | None, colour: str | None) -> str:
+    title = details.card.title
+    matching = [(s, c, n) for s, c, n in details.stock
+                if (not size or (s or "one size").lower() == size.lower())
+                and (not colour or (c or "").lower() == str(colour).lower())]
+    wanted = " ".join(v for v in (size and f"size {size}", colour) if v) or "any size"
+    if not matching:
+        return f"The {title} doesn't come in {wanted}. {_stock_line(details)}"
+    units = sum(n for _, _, n in matching)
+    if units:
+        return f"Yes, the {title} is in stock in {wanted} ({units} left) at {details.card.price}."
+    return f"Sorry, the {title} is sold out in {wanted} right now. {_stock_line(details)}"
 
 
 def answer_question(
     details: ProductDetails, question: str, *, size: str | None = None, colour: str | None = None
 ) -> str | None:
     """Answer a question about one product from its data, or ``None`` when the data
-    does not say. Covers stock/size availability, waterproofing and other features,
-    material, weight, fit, price, rating and use."""
-    text = (question or "").lower()[:1000]
+    does not say. What is asked is read by :func:`shop.services.question_topics.read_question`
+    (stock and sizes, features by any wording, fit, weight, material, price, rating,
+    warranty, uses, seasons and weather)."""
+    asked = read_question(question, size=size, colour=colour)
+    if asked is None or asked.topic == "unanswerable":
+        return None
+    text = (question or "").lower()[:500]
     title = details.card.title
-    feats = [f.lower() for f in _features(details)]
-    asked_size = _asked_size(text, size)
-    if asked_size or colour or re.search(r"\b(in stock|available|availability|have it|sold out)\b", text):
-        matching = [
-            (s, c, n) for s, c, n in details.stock
-            if (not asked_size or (s or "").lower() == asked_size.lower())
-            and (not colour or (c or "").lower() == str(colour).lower())
-        ]
-        wanted = " ".join(v for v in (asked_size and f"size {asked_size}", colour) if v) or "any size"
-        if not matching:
-            return f"The {title} doesn't come in {wanted}. {_stock_line(details)}"
-        units = sum(n for _, _, n in matching)
-        if units:
-            return f"Yes, the {title} is in stock in {wanted} ({units} left). {details.card.price}."
-        return f"Sorry, the {title} is sold out in {wanted} right now. {_stock_line(details)}"
-    for word in ("waterproof", "windproof", "insulated", "breathable", "packable", "hooded", "quick-dry"):
-        if word in text:
-            has = any(word in f for f in feats) or word in details.description.lower()
-            if has:
-                return f"Yes, the {title} is {word} — it's listed among its features."
-            return f"The product information for the {title} doesn't list it as {word}, so I wouldn't count on it."
-    if re.search(r"\b(made of|material|fabric|cotton|wool|merino|down|nylon|polyester)\b", text):
-        material = details.attributes.get("material")
+    attrs = details.attributes
+    feats = _features(details)
+    feats_low = [f.lower() for f in feats]
+    if asked.topic == "stock":
+        return _stock_answer(details, asked.size, colour)
+    if asked.topic == "feature" and asked.feature:
+        names = FEATURE_ALIASES.get(asked.feature, (asked.feature,))
+        have = [f for f in feats if f.lower() in {n.lower() for n in names}]
+        if have:
+            return f"Yes, the {title} {_feature_phrase(have[0])}: it's one of its listed features."
+        answer = f"No, {asked.feature} isn't among the listed features of the {title}."
+        if asked.feature == "waterproof" and "water repellent" in feats_low:
+            answer += " It is water repellent, which handles light showers."
+        return answer + (f" Its features: {', '.join(feats)}." if feats else "")
+    if asked.topic == "fit":
+        fit = attrs.get("fit")
+        if not fit:
+            return None
+        answer = f"The {title} has a {fit} fit."
+        if re.search(r"run(s)? (small|big|large)|true to size|size (up|down)|between sizes", text):
+            answer += f" The product details describe it as a {fit} fit and say nothing about it running small or large."
+        return answer
+    if asked.topic == "weight":
+        grams = attrs.get("weight_g")
+        return f"The {title} weighs {grams} g (about {grams / 28.35:.1f} oz)." if grams else None
+    if asked.topic == "material":
+        material = attrs.get("material")
         return f"The {title} is made of {material}." if material else None
-    if re.search(r"\b(weigh|weight|heavy|light)\b", text):
-        grams = details.attributes.get("weight_g")
-        return f"The {title} weighs {grams} g." if grams else None
-    if re.search(r"\b(fit|run small|runs small|run big|runs big|true to size|sizing)\b", text):
-        fit = details.attributes.get("fit")
-        return f"The {title} has a {fit} fit." if fit else None
-    if re.search(r"\b(price|cost|how much)\b", text):
-        return f"The {title} costs {details.card.price}."
-    if re.search(r"\b(ratings?|rated|reviews?|worth it|any good)\b", text):
+    if asked.topic == "warranty":
+        sentences = [x.strip() for x in re.split(r"(?<=[.!?])\s+", details.description) if "warrant" in x.lower()]
+        return sentences[0] if sentences else None
+    if asked.topic == "use" and asked.use:
+        uses = [str(u) for u in attrs.get("use_cases") or []]
+        if not uses:
+            return None
+        if asked.use.lower() in [u.lower() for u in uses]:
+            return f"Yes, the {title} is made for {_uses_text(uses)}."
+        return f"It isn't listed for {asked.use}: the {title} is made for {_uses_text(uses)}."
+    if asked.topic == "season":
+        season = attrs.get("season")
+        if not season:
+            return None
+        kind = f"{SEASON_TEXT.get(str(season), str(season))} piece"
+        if asked.season_asked:
+            warm = " and it's insulated" if "insulated" in feats_low else ""
+            if season_fits(str(season), feats_low, asked.season_asked):
+                return f"Yes, the {title} is {kind}{warm}."
+            return f"It isn't made for {asked.season_asked}: the {title} is {kind}."
+        return f"The {title} is {kind}."
+    if asked.topic == "price":
+        if re.search(r"\b(sale|discount|deal)", text) and not details.compare_at:
+            return f"The {title} isn't on sale right now: it costs {details.card.price}."
+        was = f", down from {details.compare_at}" if details.compare_at else ""
+        return f"The {title} costs {details.card.price}{was}."
+    if asked.topic == "rating":
         if details.card.rating:
             return f"The {title} is rated {details.card.rating:.1f}/5 by {details.card.rating_count} shoppers."
         return f"The {title} has no reviews yet."
-    use_cases = [str(u) for u in details.attributes.get("use_cases", [])]
-    for use in use_cases:
-        if use.lower() in text:
-            return f"Yes, the {title} is made for {use}."
     return None

@@ -21,7 +21,8 @@ from shop.handoff.config import HandoffConfigError, load_config
 from shop.handoff.service import request_handoff
 from shop.promo.copy import promo_message
 from shop.promo.service import personal_offer, policy_config
-from shop.services.fallback import ProductReading, product_reading
+from shop.services import product_answers
+from shop.services.fallback import PRODUCT_QUESTION_INTENT, ProductReading, product_reading
 from shop.services.llm import get_llm_runner
 from shop.services.policies import get_policy
 from shop.services.promotions import sale_products
@@ -225,10 +226,15 @@ class ActionDefaultAskAffirmation(Action):
         ]
         top = ranking[0]["name"] if ranking else None
         loop = (tracker.active_loop or {}).get("name")
+        form_active = bool(loop) and loop != "action_two_stage_fallback"
+        if not form_active and tracker.get_slot(S.LAST_RESULTS) and \
+                product_answers.question_about_shown(S.latest_text(tracker)):
+            # "will the second ones keep my feet dry?" right after a search: ask no question back
+            return _read_as(tracker, ProductReading(PRODUCT_QUESTION_INTENT, "shown product"))
         try:
             reading = await call_service(
                 product_reading, text=S.latest_text(tracker), best_guess=top,
-                form_active=bool(loop) and loop != "action_two_stage_fallback",
+                form_active=form_active,
             )
         except ServiceUnavailable:
             reading = None

@@ -127,11 +127,19 @@ async def _run_search(dispatcher: CollectingDispatcher, query: SearchQuery, *, w
     return _utter_results(dispatcher, result)
 
 
+def _asks_about_shown(tracker: Tracker) -> bool:
+    """"are the first ones leather?" right after a search is a question about a shown
+    product, whichever search intent the NLU guessed for it."""
+    return bool(tracker.get_slot(S.LAST_RESULTS)) and product_answers.question_about_shown(S.latest_text(tracker))
+
+
 class ActionSearchProducts(Action):
     def name(self) -> str:
         return "action_search_products"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if _asks_about_shown(tracker):
+            return await ActionAnswerProductQuestion().run(dispatcher, tracker, domain)
         return await _run_search(dispatcher, query_from_message(tracker),
                                  category_options=S.entity_values(tracker, "category"))
 
@@ -143,6 +151,8 @@ class ActionRefineSearch(Action):
         return "action_refine_search"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if _asks_about_shown(tracker):
+            return await ActionAnswerProductQuestion().run(dispatcher, tracker, domain)
         base = tracker.get_slot(S.LAST_SEARCH)
         if not isinstance(base, dict):
             query = query_from_message(tracker)
@@ -171,6 +181,8 @@ class ActionMoreResults(Action):
         return "action_more_results"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if _asks_about_shown(tracker):
+            return await ActionAnswerProductQuestion().run(dispatcher, tracker, domain)
         base = tracker.get_slot(S.LAST_SEARCH)
         if not isinstance(base, dict):
             dispatcher.utter_message(response="utter_no_previous_search")
@@ -246,6 +258,9 @@ class ActionCompareProducts(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         shown = [int(i) for i in (tracker.get_slot(S.LAST_RESULTS) or [])]
         positions = product_answers.positions_in(S.latest_text(tracker), len(shown))
+        if not positions and product_answers.asks_about_one(S.latest_text(tracker)):
+            # "which season is the first one made for?" names one product: a question about it
+            return await ActionAnswerProductQuestion().run(dispatcher, tracker, domain)
         ids = [shown[p - 1] for p in positions] if positions else shown[:2]
         if len(ids) < 2:
             dispatcher.utter_message(response="utter_compare_need_two")

@@ -21,6 +21,7 @@ from shop.db.schema import Category, Product
 from shop.services.catalog import find_brand_in_text
 
 SEARCH_INTENT = "search_products"
+PRODUCT_QUESTION_INTENT = "ask_product_question"
 # best guesses under which a message naming a category or brand means "find me that";
 # "inform" is the model's guess for bare noun phrases ("hiking boots") when no form asks.
 PRODUCT_GUESSES = frozenset({"search_products", "product_details", "refine_search", "ask_recommendation", "inform"})

@@ -163,6 +163,7 @@ def key_values(details: ProductDetails, asked: Asked) -> list[str]:
     attrs = details.attributes
     values = {"material": attrs.get("material"), "weight": attrs.get("weight_g"), "fit": attrs.get("fit"),
               "price": details.card.price, "use": asked.use if asked.topic == "use" else None,
+              "season": attrs.get("season") if not asked.season_asked else None,
               "rating": f"{details.card.rating:.1f}" if details.card.rating else None}
     value = values.get(asked.topic)
     return [str(value)] if value else []

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from shop.services.catalog import ProductDetails
 from shop.services.question_topics import FEATURE_ALIASES, read_question
-from shop.services.text_parse import ORDINALS
+from shop.services.text_parse import ORDINALS, parse_ordinal
 
 
 def _features(details: ProductDetails) -> list[str]:
@@ -70,6 +70,23 @@ def positions_in(text: str, n_shown: int) -> list[int]:
         if 1 <= pos <= n_shown and pos not in found:
             found.append(pos)
     return found if len(found) >= 2 else []
+
+
+COMPARE_WORDS = re.compile(r"\b(compare|comparison|vs\.?|versus|differen\w*|between|both|two|three|which (one|of)|"
+                           r"better|best|cheaper|cheapest|lighter|lightest|heavier|warmer|than)\b", re.I)
+
+
+def asks_about_one(text: str) -> bool:
+    """Whether ``text`` points at one shown product ("the first one", "#2") and asks
+    nothing comparative: a question about that product, whatever the NLU guessed."""
+    return parse_ordinal(text) is not None and not COMPARE_WORDS.search(text or "")
+
+
+def question_about_shown(text: str) -> bool:
+    """Whether ``text`` asks something about one shown product ("are the first ones
+    leather?", "will the second ones keep my feet dry?"): it points at one by position
+    and its words say what it asks (:func:`read_question`)."""
+    return asks_about_one(text) and read_question(text) is not None
 
 
 def compare_table(products: Iterable[ProductDetails]) -> str:

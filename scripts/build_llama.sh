@@ -53,15 +53,16 @@ tar -xzf "$TARBALL" -C "$SRC" "llama_cpp_python-$SDIST_VERSION/vendor/llama.cpp"
 LLAMA_SRC=$SRC/llama_cpp_python-$SDIST_VERSION/vendor/llama.cpp
 
 BUILD=$OUT/build
+mkdir -p "$OUT"
 rm -rf "$BUILD"
 echo "Configuring llama.cpp: ${FLAGS[*]} ${EXTRA[*]:-}"
-cmake -S "$LLAMA_SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release "${FLAGS[@]}" "${EXTRA[@]}" >"$OUT.configure.log" 2>&1 || {
-  tail -30 "$OUT.configure.log" >&2; echo "error: cmake configure failed (log: $OUT.configure.log)" >&2; exit 1; }
-echo "Building $TARGET with $JOBS jobs (about 6 min on 2 idle cores; log: $OUT.build.log)"
+cmake -S "$LLAMA_SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release "${FLAGS[@]}" "${EXTRA[@]}" >"$OUT/configure.log" 2>&1 || {
+  tail -30 "$OUT/configure.log" >&2; echo "error: cmake configure failed (log: $OUT/configure.log)" >&2; exit 1; }
+echo "Building $TARGET with $JOBS jobs (about 6 min on 2 idle cores; log: $OUT/build.log)"
 # the build's progress on one line ([ 42%] ...)
-cmake --build "$BUILD" -j "$JOBS" --target "$TARGET" 2>&1 | tee "$OUT.build.log" \
+cmake --build "$BUILD" -j "$JOBS" --target "$TARGET" 2>&1 | tee "$OUT/build.log" \
   | grep --line-buffered -E '^\[ *[0-9]+%\]' | awk '{ printf "\r  %s %-60s", $1, substr($NF, 1, 60); fflush() } END { print "" }' || true
-[ -x "$BUILD/bin/$TARGET" ] || { tail -30 "$OUT.build.log" >&2; echo "error: the $TARGET build failed (log: $OUT.build.log)" >&2; exit 1; }
+[ -x "$BUILD/bin/$TARGET" ] || { tail -30 "$OUT/build.log" >&2; echo "error: the $TARGET build failed (log: $OUT/build.log)" >&2; exit 1; }
 rm -rf "$OUT/bin"
 mkdir -p "$OUT/bin"
 cp -a "$BUILD/bin/." "$OUT/bin/"   # the executable, and the CPU-variant libraries of a dispatch build

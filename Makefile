@@ -79,7 +79,7 @@ llm: $(ACT_VENV)/.stamp
 
 # The local LLM's own process: llama.cpp's llama-server, built from the pinned sources
 # at a fixed, portable instruction-set level (requirements/llama-cpp.cmake; never
-# -march=native), then a smoke generation in a child process that fails with the fix
+# a native-CPU build), then a smoke generation in a child process that fails with the fix
 # named if this build crashes on this CPU. `python -m models.llm serve` supervises it.
 llm-server: $(ACT_VENV)/.stamp
 	scripts/build_llama.sh $(ACT_PY)

@@ -7,10 +7,10 @@ Starts its own action server and Rasa server on a freshly generated demo shop
 
     .venv/actions/bin/python bench/turn_latency.py [--turns 50] [--scale 1.0] [--llm-load]
 
-``--llm-load`` then measures both turns again while 4 conversations keep asking
-product questions the local LLM answers (``--llm-model``, default the settings' model,
-served by its own supervised llama.cpp server as under ``make run``; needs ``make llm
-llm-server``), and prints the loaded/idle ratios.
+``--llm-load`` then measures both turns again while 4 LLM answers are always in flight
+(product-answer prompts sent straight to the stack's own supervised llama.cpp server,
+``--llm-model``, default the settings' model; needs ``make llm llm-server``), and prints
+the loaded/idle ratios.
 """
 
 from __future__ import annotations
@@ -96,21 +96,31 @@ def main() -> int:
         if args.llm_load:
             import threading
 
+            import httpx
+
+            from models.llm import prompts
+            from models.llm.chat import as_openai_messages
+
             stop = threading.Event()
-            queries = ["rain jackets", "hiking boots", "fleece jackets", "backpacks", "tents", "base layers",
-                       "trail running shoes", "beanies"]
-            questions = ["what is the first one made of?", "is the second one waterproof?",
-                         "is the third one good for hiking?", "how heavy is the first one?"]
+            facts = ("Product: Summit Line Men's Ridge Rain Jacket by Summit Line\nMaterial: recycled polyester\n"
+                     "Features: waterproof, hooded, packable")
 
             def ask(k: int) -> None:
+                """4 LLM answers always in flight: product-answer prompts sent straight to the
+                stack's LLM server (each one new, so the server computes every answer)."""
                 nonlocal llm_answers
                 i = k
-                while not stop.is_set():
-                    sender = new_sender()
-                    stack.send(sender, f"show me {queries[i % len(queries)]}")
-                    stack.send(sender, questions[(i // len(queries)) % len(questions)])
-                    llm_answers += 1
-                    i += 4
+                with httpx.Client(timeout=120) as client:
+                    while not stop.is_set():
+                        messages = prompts.messages(
+                            prompts.PRODUCT_REWORD, facts=facts, question=f"is it waterproof? (ask {i})",
+                            answer="Yes, the Summit Line Men's Ridge Rain Jacket is waterproof: it's one of its "
+                                   "listed features.")
+                        client.post(f"http://127.0.0.1:{stack.llm_port}/v1/chat/completions",
+                                    json={"model": llm, "messages": as_openai_messages(messages), "max_tokens": 80,
+                                          "temperature": 0, "cache_prompt": True})
+                        llm_answers += 1
+                        i += 4
 
             threads = [threading.Thread(target=ask, args=(k,), daemon=True) for k in range(4)]
             for t in threads:
@@ -128,7 +138,7 @@ def main() -> int:
         print(f"{name:<34}{percentile(values, 0.5):8.1f}{percentile(values, 0.95):8.1f}{statistics.mean(values):8.1f}")
     print(f"ratio order/non-action p50: {percentile(order_turns, 0.5) / percentile(plain, 0.5):.2f}x")
     if loaded is not None:
-        print(f"\nWith 4 conversations asking LLM-answered product questions ({llm_answers} answered meanwhile):")
+        print(f"\nWith 4 LLM answers always in flight ({llm_answers} answered meanwhile):")
         print(f"{'turn':<34}{'p50':>8}{'p95':>8}{'p50 x':>8}{'p95 x':>8}")
         for name, idle, busy in (("non-action ('hi')", plain, loaded[0]),
                                  ("order status (form + DB + action)", order_turns, loaded[1])):

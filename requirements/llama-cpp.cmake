@@ -1,8 +1,8 @@
 # CMake options for llama-server (scripts/build_llama.sh), one per line.
 # A fixed, conservative x86-64 level (Haswell, 2013: AVX2, FMA, F16C, BMI2) that every
-# x86-64 server of the last decade runs. Never GGML_NATIVE: a -march=native build made on
-# one machine crashes on another, and the default native build crashed with SIGSEGV even
-# on the AVX-512/AMX Xeon it was built on (issue 13; measurements in docs/benchmarks-llm.md).
+# x86-64 server of the last decade runs. Never a build for the native CPU: one made on one
+# machine crashes on another, and the default native build crashed with SIGSEGV even on
+# the AVX-512/AMX Xeon it was built on (issue 13; measurements in docs/benchmarks-llm.md).
 -DGGML_NATIVE=OFF
 -DGGML_AVX=ON
 -DGGML_AVX2=ON

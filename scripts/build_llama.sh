@@ -4,13 +4,13 @@
 #
 # The sources are the llama.cpp that llama-cpp-python 0.3.36 vendors (its PyPI sdist,
 # pinned by SHA-256 below), so no git or model hub is needed. The instruction-set level
-# is FIXED (requirements/llama-cpp.cmake): never -march=native, which crashed with
-# SIGSEGV on AVX-512/AMX Xeons (issue 13). A stamp keyed on this script and the flags
+# is FIXED (requirements/llama-cpp.cmake): never a build for the native CPU, which
+# crashed with SIGSEGV on AVX-512/AMX Xeons (issue 13). A stamp keyed on this script and the flags
 # file skips the build when nothing changed; pip's cache is never involved, so a wheel
 # built with other flags can't sneak in.
 #
 #   scripts/build_llama.sh [PYTHON]      PYTHON runs `pip download` (default python3)
-#   LLAMA_CMAKE_EXTRA="-DGGML_NATIVE=ON" LLAMA_OUT=/tmp/native LLAMA_TARGETS=llama-bench \
+#   LLAMA_CMAKE_EXTRA="-DGGML_CPU_ALL_VARIANTS=ON ..." LLAMA_OUT=/tmp/x LLAMA_TARGETS=llama-bench \
 #     scripts/build_llama.sh   another variant and target, for bench/llm_builds.py only;
 #                              never what make installs
 set -euo pipefail

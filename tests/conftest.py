@@ -91,9 +91,7 @@ def local_llm_url() -> Iterator[str]:
     """A real llama-server (the one ``make llm-server`` builds) serving SmolLM2-135M on a
     free loopback port for this test session; its base URL (``http://127.0.0.1:P``).
     Skips, saying why, when the server has not been built."""
-    import time
-
-    from models.llm.server import ServerConfig, free_port, health, start_server
+    from models.llm.server import ServerConfig, free_port, serving
     from models.llm.weights import ensure_gguf
     from shop.settings import get_settings
 
@@ -103,12 +101,5 @@ def local_llm_url() -> Iterator[str]:
     path = ensure_gguf(LOCAL_TEST_LLM, settings.llm_cache_dir, progress=False)
     config = ServerConfig(binary=settings.llm_server_bin, model_path=path, alias=LOCAL_TEST_LLM, port=free_port(),
                           threads=2, context=2048, slots=1, niceness=0)
-    proc = start_server(config)
-    deadline = time.monotonic() + 120
-    while health(config.url) != "ok":
-        assert proc.poll() is None, f"llama-server exited with {proc.returncode}"
-        assert time.monotonic() < deadline, "llama-server did not load SmolLM2 in 120 s"
-        time.sleep(0.2)
-    yield config.url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with serving(config, timeout_s=120) as url:
+        yield url

@@ -75,13 +75,17 @@ class ServerConfig:
 
 def server_command(config: ServerConfig) -> list[str]:
     """The ``llama-server`` command line for ``config``. The prompt cache is on (the
-    fixed system prompt of each request is not computed again), the web UI off."""
+    fixed system prompt of each request is not computed again), the web UI off, and
+    idle threads sleep rather than spin."""
     return [
         str(config.binary), "--model", str(config.model_path), "--alias", config.alias,
         "--host", config.host, "--port", str(config.port),
         "--threads", str(config.threads), "--threads-batch", str(config.threads),
         "--ctx-size", str(config.context), "--parallel", str(config.slots),
         "--cache-reuse", "64", "--no-webui", "--metrics", "--log-disable",
+        # threads sleep instead of spinning between steps: a spinning thread takes CPU
+        # from the conversations even at a lower priority
+        "--poll", "0",
         *config.extra,
     ]
 
@@ -105,6 +109,17 @@ def start_server(config: ServerConfig, *, log_path: Path | None = None) -> subpr
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed by the caller's process end
     return subprocess.Popen(server_command(config), stdout=out, stderr=subprocess.STDOUT,
                             preexec_fn=_child_setup(config.niceness), start_new_session=False)
+
+
+def stop_process(proc: subprocess.Popen[bytes], *, timeout_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it is still there after ``timeout_s``; reaped either way."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def health(url: str, *, timeout_s: float = 2.0) -> str:
@@ -195,13 +210,7 @@ class Supervisor:
             if outcome == "hung":
                 logger.error("LLM server (pid %s) stopped answering; killing it", proc.pid)
                 proc.kill()
-            elif outcome == "stopped":
-                proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
             if outcome == "stopped":
                 break
             self.restarts += 1
@@ -273,12 +282,7 @@ def smoke(binary: Path, model_path: Path, *, threads: int = 2, tokens: int = 8, 
         return SmokeResult(True, f"generated {timings.get('predicted_n', '?')} tokens: {text.strip()[:60]!r}",
                            float(timings.get("prompt_per_second") or 0), float(timings.get("predicted_per_second") or 0))
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_process(proc)
 
 
 @contextlib.contextmanager
@@ -300,9 +304,4 @@ def serving(config: ServerConfig, *, timeout_s: float = 300.0, log_path: Path | 
             time.sleep(0.2)
         yield config.url
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_process(proc)

@@ -61,7 +61,9 @@ cmake -S "$LLAMA_SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release "${FLAGS[@]}" "${EX
 echo "Building $TARGET with $JOBS jobs (about 6 min on 2 idle cores; log: $OUT/build.log)"
 # the build's progress on one line ([ 42%] ...)
 cmake --build "$BUILD" -j "$JOBS" --target "$TARGET" 2>&1 | tee "$OUT/build.log" \
-  | grep --line-buffered -E '^\[ *[0-9]+%\]' | awk '{ printf "\r  %s %-60s", $1, substr($NF, 1, 60); fflush() } END { print "" }' || true
+  | grep --line-buffered -E '^\[ *[0-9]+%\]' \
+  | awk '{ match($0, /[0-9]+%/); printf "\r  %4s %-60s", substr($0, RSTART, RLENGTH), substr($NF, 1, 60); fflush() }
+         END { print "" }' || true
 [ -x "$BUILD/bin/$TARGET" ] || { tail -30 "$OUT/build.log" >&2; echo "error: the $TARGET build failed (log: $OUT/build.log)" >&2; exit 1; }
 rm -rf "$OUT/bin"
 mkdir -p "$OUT/bin"

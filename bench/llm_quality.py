@@ -32,8 +32,7 @@ from tqdm import tqdm
 from bench.turn_latency import percentile
 from models.llm.chat import OpenAICompatChat
 from models.llm.runner import LLMRunner
-from models.llm.server import ServerConfig, free_port, serving
-from models.llm.weights import ensure_gguf, spec_for
+from models.llm.server import config_for, free_port, serving
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.demo.generate import generate_demo_shop
@@ -84,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     runner: LLMRunner | None = None
     with contextlib.ExitStack() as stack:
         if args.model != "off":
-            config = ServerConfig(binary=settings.llm_server_bin, alias=args.model, port=free_port(),
-                                  model_path=ensure_gguf(args.model, settings.llm_cache_dir), threads=args.threads,
-                                  context=spec_for(args.model).context, slots=1, niceness=0)
+            config = config_for(args.model, cache_dir=settings.llm_cache_dir, binary=settings.llm_server_bin,
+                                server_url=settings.llm_server_url, port=free_port(), threads=args.threads,
+                                slots=1, niceness=0, progress=True)
             base = stack.enter_context(serving(config))
             runner = LLMRunner(OpenAICompatChat(model=args.model, base_url=f"{base}/v1",
                                                 max_tokens=settings.llm_max_tokens, timeout_s=300),

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from models.llm.chat import parse_model_string
-from models.llm.server import ServerConfig, Supervisor, smoke
-from models.llm.weights import KNOWN, WeightsError, ensure_gguf, spec_for
+from models.llm.chat import is_off, local_model_name
+from models.llm.server import Supervisor, config_for, smoke
+from models.llm.weights import KNOWN, WeightsError, ensure_gguf
 from shop.settings import Settings, get_settings
 
 SMOKE_MODEL = "smollm2-135m-instruct-q4_1"
@@ -38,30 +36,19 @@ FIX_HINT = (
 )
 
 
-def _local_name(settings: Settings) -> str | None:
-    if settings.llm_model.strip().lower() in ("", "off", "none"):
-        return None
-    provider, name = parse_model_string(settings.llm_model)
-    return name if provider == "llamacpp" else None
-
-
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    name = args.model or _local_name(settings)
+    name = args.model or local_model_name(settings.llm_model)
     if name is None:
         print(f"SHOP_LLM_MODEL={settings.llm_model} is not a local model: no server to run")
         return 0
-    spec = spec_for(name)
-    path = ensure_gguf(name, settings.llm_cache_dir, progress=False)
-    url = urlsplit(settings.llm_server_url)
-    threads = settings.llm_threads or (os.cpu_count() or 2)
-    config = ServerConfig(binary=settings.llm_server_bin, model_path=path, alias=name, host=url.hostname or "127.0.0.1",
-                          port=args.port or url.port or 5077, threads=threads, context=spec.context,
-                          slots=settings.llm_server_slots)
+    config = config_for(name, cache_dir=settings.llm_cache_dir, binary=settings.llm_server_bin,
+                        server_url=settings.llm_server_url, threads=settings.llm_threads,
+                        slots=settings.llm_server_slots, port=args.port)
     supervisor = Supervisor(config, log_path=Path(args.log) if args.log else None,
                             pid_file=Path(args.pid_file) if args.pid_file else None)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stop())
-    logging.info("serving %s at %s with %d threads, %d slots", name, config.url, threads, config.slots)
+    logging.info("serving %s at %s with %d threads, %d slots", name, config.url, config.threads, config.slots)
     supervisor.run()
     return 0
 
@@ -112,12 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names = args.names
     if not names:
-        if settings.llm_model.strip().lower() in ("", "off", "none"):
-            print("SHOP_LLM_MODEL is off: nothing to fetch")
-            return 0
-        provider, name = parse_model_string(settings.llm_model)
-        if provider != "llamacpp":
-            print(f"{settings.llm_model} is not a local model: nothing to fetch")
+        name = local_model_name(settings.llm_model)
+        if name is None:
+            print("SHOP_LLM_MODEL is off: nothing to fetch" if is_off(settings.llm_model)
+                  else f"{settings.llm_model} is not a local model: nothing to fetch")
             return 0
         names = [name]
     for name in names:

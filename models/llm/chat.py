@@ -29,6 +29,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict
 
 PROVIDERS = ("llamacpp", "openai", "fake")
+OFF = frozenset({"", "off", "none"})  # model strings that mean "no LLM: templates only"
 
 
 def _role(message: BaseMessage) -> str:
@@ -162,6 +163,24 @@ def parse_model_string(value: str) -> tuple[str, str]:
     if provider not in PROVIDERS or not name:
         raise ValueError(f"LLM model must be 'provider/model' with provider one of {', '.join(PROVIDERS)}; got {value!r}")
     return provider, name
+
+
+def is_off(value: str) -> bool:
+    """Whether ``value`` (``SHOP_LLM_MODEL``) turns the LLM off."""
+    return (value or "").strip().lower() in OFF
+
+
+def local_model_name(value: str) -> str | None:
+    """The GGUF name in ``llamacpp/<name>``; ``None`` when the LLM is off or served by
+    another provider.
+
+    Raises:
+        ValueError: for a malformed string (see :func:`parse_model_string`).
+    """
+    if is_off(value):
+        return None
+    provider, name = parse_model_string(value)
+    return name if provider == "llamacpp" else None
 
 
 @lru_cache(maxsize=4)

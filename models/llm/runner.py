@@ -97,7 +97,8 @@ class LLMRunner:
         self._pending = 0
         self._failures_in_row = 0
         self._open_until = 0.0
-        self.counts = {"answered": 0, "cached": 0, "failed": 0, "timed_out": 0, "busy": 0, "breaker_open": 0}
+        # breaker_opened: calls refused at once while the breaker was open
+        self.counts = {"answered": 0, "cached": 0, "failed": 0, "timed_out": 0, "busy": 0, "breaker_opened": 0}
         self.history: deque[Generation] = deque(maxlen=10_000)  # model calls made (not cache hits)
 
     def _count(self, what: str) -> None:
@@ -120,8 +121,7 @@ class LLMRunner:
         the breaker is open (for the action server's ``/health/llm``)."""
         with self._lock:
             return {"model": getattr(self.model, "model", type(self.model).__name__), **self.counts,
-                    "pending": self._pending, "breaker_open": time.monotonic() < self._open_until,
-                    "breaker_opened": self.counts["breaker_open"]}
+                    "pending": self._pending, "breaker_open": time.monotonic() < self._open_until}
 
     def _cached(self, key: str) -> Generation | None:
         with self._lock:
@@ -157,7 +157,7 @@ class LLMRunner:
         with self._lock:
             now = time.monotonic()
             if now < self._open_until:
-                self.counts["breaker_open"] += 1
+                self.counts["breaker_opened"] += 1
                 raise LLMUnavailable("the model server is down (breaker open)")
             if self._failures_in_row >= self.break_after:  # half open: let this one try
                 self._open_until = now + self.break_s

@@ -33,8 +33,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+
+from models.llm.weights import ensure_gguf, spec_for
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,17 @@ class ServerConfig:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+def config_for(name: str, *, cache_dir: Path, binary: Path, server_url: str, threads: int = 0, slots: int = 2,
+               niceness: int = 10, port: int | None = None, progress: bool = False) -> ServerConfig:
+    """The server for local model ``name`` at ``server_url`` (``port`` overrides its
+    port; ``threads`` 0 means every core), its weights assembled first if missing."""
+    url = urlsplit(server_url)
+    return ServerConfig(binary=binary, model_path=ensure_gguf(name, cache_dir, progress=progress), alias=name,
+                        host=url.hostname or "127.0.0.1", port=port or url.port or 5077,
+                        threads=threads or (os.cpu_count() or 2), context=spec_for(name).context, slots=slots,
+                        niceness=niceness)
 
 
 def server_command(config: ServerConfig) -> list[str]:

@@ -211,7 +211,7 @@ async def answer_product_question(details: ProductDetails, question: str, *, run
     if not policies and asked is not None:
         if asked.topic == "unanswerable":
             return Answer(None, "unknown")
-        answer = product_answers.answer_question(details, question, size=size, colour=colour)
+        answer = product_answers.answer_question(details, question, size=size, colour=colour, asked=asked)
         if answer is not None:
             return await reword_answer(details, question, asked, answer, runner=runner)
     # review snippets cost prompt time (~40 tokens/s on one core): only when asked about

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Iterator
 from functools import lru_cache
-from urllib.parse import urlsplit
 
-from models.llm.chat import ModelOptions, chat_model, parse_model_string
+from models.llm.chat import ModelOptions, chat_model, is_off, local_model_name
 from models.llm.runner import LLMRunner
-from models.llm.server import ServerConfig, health, serving
-from models.llm.weights import ensure_gguf, spec_for
+from models.llm.server import config_for, health, serving
 from shop.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
-
-OFF = frozenset({"", "off", "none"})
 
 
 def build_runner(settings: Settings) -> LLMRunner | None:
@@ -25,7 +20,7 @@ def build_runner(settings: Settings) -> LLMRunner | None:
     off or misconfigured (logged), in which case every answer comes from its template.
     The model is always behind HTTP (the local llama.cpp server or another
     OpenAI-compatible one): this process never loads weights."""
-    if settings.llm_model.strip().lower() in OFF:
+    if is_off(settings.llm_model):
         return None
     options = ModelOptions(server_url=settings.llm_server_url, max_tokens=settings.llm_max_tokens,
                            base_url=settings.llm_base_url, api_key=settings.llm_api_key,
@@ -57,17 +52,12 @@ def local_server(settings: Settings) -> Iterator[None]:
     """For scripts and benchmarks: when ``settings`` name a local model
     (``llamacpp/...``) and nothing answers at ``llm_server_url``, run its llama.cpp
     server there for the length of the ``with`` block (fetching the weights if needed)."""
-    if settings.llm_model.strip().lower() in OFF or health(settings.llm_server_url) == "ok":
+    name = local_model_name(settings.llm_model)
+    if name is None or health(settings.llm_server_url) == "ok":
         yield
         return
-    provider, name = parse_model_string(settings.llm_model)
-    if provider != "llamacpp":
-        yield
-        return
-    url = urlsplit(settings.llm_server_url)
-    config = ServerConfig(binary=settings.llm_server_bin, model_path=ensure_gguf(name, settings.llm_cache_dir),
-                          alias=name, host=url.hostname or "127.0.0.1", port=url.port or 5077,
-                          threads=settings.llm_threads or (os.cpu_count() or 2), context=spec_for(name).context,
-                          slots=settings.llm_server_slots, niceness=0)
+    config = config_for(name, cache_dir=settings.llm_cache_dir, binary=settings.llm_server_bin,
+                        server_url=settings.llm_server_url, threads=settings.llm_threads,
+                        slots=settings.llm_server_slots, niceness=0, progress=True)
     with serving(config):
         yield

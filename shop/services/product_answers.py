@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from shop.services.catalog import ProductDetails
-from shop.services.question_topics import FEATURE_ALIASES, read_question
+from shop.services.question_topics import FEATURE_ALIASES, Asked, read_question
 from shop.services.text_parse import ORDINALS, parse_ordinal
 
 
@@ -187,13 +187,14 @@ def _stock_answer(details: ProductDetails, size: str | None, colour: str | None)
 
 
 def answer_question(
-    details: ProductDetails, question: str, *, size: str | None = None, colour: str | None = None
+    details: ProductDetails, question: str, *, size: str | None = None, colour: str | None = None,
+    asked: Asked | None = None,
 ) -> str | None:
     """Answer a question about one product from its data, or ``None`` when the data
     does not say. What is asked is read by :func:`shop.services.question_topics.read_question`
     (stock and sizes, features by any wording, fit, weight, material, price, rating,
-    warranty, uses, seasons and weather)."""
-    asked = read_question(question, size=size, colour=colour)
+    warranty, uses, seasons and weather); ``asked``: that reading when the caller has it."""
+    asked = asked or read_question(question, size=size, colour=colour)
     if asked is None or asked.topic == "unanswerable":
         return None
     text = (question or "").lower()[:500]

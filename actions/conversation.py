@@ -15,9 +15,9 @@ from rasa_sdk.types import DomainDict
 
 from actions import slots as S
 from actions.intent_labels import INTENT_LABELS
-from actions.replies import utter_cards
+from actions.reply_text import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
-from shop.handoff.config import HandoffConfigError, load_config
+from shop.handoff.handoff_config import HandoffConfigError, load_config
 from shop.handoff.service import request_handoff
 from shop.promo.copy import promo_message
 from shop.promo.service import personal_offer, policy_config

@@ -41,8 +41,10 @@ from sanic.response import HTTPResponse
 from sqlalchemy.orm import Session
 
 from actions.runtime import ServiceUnavailable, call_service
-from shop.handoff.config import HandoffConfig, HandoffConfigError, load_config
-from bot.handoff_protocol import SIGNATURE_HEADER, signature_refusal
+from protocol.handoff import SIGNATURE_HEADER, signature_refusal
+from shop.handoff.handoff_config import HandoffConfig, HandoffConfigError, load_config
+from shop.handoff.sentiment import score
+from shop.handoff.service import route_inbound, take_undelivered
 from shop.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -128,8 +130,6 @@ def gate_step(session: Session, *, sender_id: str, channel: str, text: str, cust
               scores: RecentScores) -> dict[str, Any]:
     """One gate decision (runs in the DB worker pool): score the text, route it, and
     for REST add the undelivered staff messages. Returns the endpoint's JSON answer."""
-    from shop.handoff.sentiment import score
-    from shop.handoff.service import route_inbound, take_undelivered
 
     recent = scores.add(sender_id, score(text))
     decision = route_inbound(session, sender_id=sender_id, channel=channel, text=text, now=now, config=config,

@@ -1,7 +1,7 @@
 """Recommendation actions: "what would you recommend", "similar to this", and adding a
 product to the cart (which the recommender learns from).
 
-The ranking, constraints and reasons live in :mod:`shop.services.recommend`; the
+The ranking, constraints and reasons live in :mod:`shop.services.recommendations`; the
 cart in :mod:`shop.services.cart`. Replies are a numbered text list with each
 product's reason (readable on any channel) plus a ``product_cards`` custom payload
 whose cards carry a ``reason``.
@@ -19,13 +19,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slots as S
-from actions.replies import utter_cards
+from actions.reply_text import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
 from actions.search import RELAXED_WORDS, _pick, query_from_message
 from shop.services.cart import add_to_cart
 from shop.services.catalog import SIZE_ORDER
 from shop.services.interactions import record_interaction
-from shop.services.recommend import (
+from shop.services.recommendations import (
     Recommendations,
     get_model_holder,
     is_gift,
@@ -33,7 +33,7 @@ from shop.services.recommend import (
     recommend_products,
     wants_like_last_purchase,
 )
-from shop.services.search import SearchQuery
+from shop.services.search.query import SearchQuery
 from shop.settings import get_settings
 
 INTROS = {"personal": "utter_recommend_personal", "bestsellers": "utter_recommend_intro"}

@@ -2,7 +2,7 @@
 (recommendations, "similar" and the cart are in :mod:`actions.recommend`).
 
 Replies are a text message (numbered list, readable on any channel) plus a custom
-payload ``{"type": "product_cards", ...}`` the web widget renders (see :mod:`actions.replies`).
+payload ``{"type": "product_cards", ...}`` the web widget renders (see :mod:`actions.reply_text`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slots as S
-from actions.replies import cards_payload, utter_cards
+from actions.reply_text import cards_payload, utter_cards
 from actions.runtime import ServiceUnavailable, call_service
 from shop.services import grounded, product_answers
 from shop.services.catalog import (
@@ -30,7 +30,8 @@ from shop.services.catalog import (
 )
 from shop.services.interactions import show_product
 from shop.services.llm import get_llm_runner
-from shop.services.search import RELAX_ORDER, SearchQuery, SearchResult, get_search_backend, names_a_product
+from shop.services.search.backends import get_search_backend
+from shop.services.search.query import RELAX_ORDER, SearchQuery, SearchResult, names_a_product
 from shop.services.text_parse import parse_ordinal, parse_price_range
 from shop.settings import get_settings
 

@@ -27,7 +27,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json
 from sanic.worker.loader import AppLoader
 
+from actions import handoff_api
+from actions.recommend import warm_up as warm_recommender
+from actions.runtime import start_in_background
 from shop.services.llm import get_llm_runner
+from shop.services.llm import warm_up as warm_llm
+from shop.services.search.backends import warm_up as warm_search
+from shop.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +49,6 @@ def _configure_logging(level: Any, log_file: str | None, logging_config_file: st
 async def _warm_up(app: Sanic, _loop: Any) -> None:
     """Load the search backend, the served recommendation model and the LLM's weights
     in the background (the server answers meanwhile; a failure is logged, never raised)."""
-    from actions.recommend import warm_up as warm_recommender
-    from actions.runtime import start_in_background
-    from shop.services.llm import warm_up as warm_llm
-    from shop.services.search import warm_up as warm_search
-    from shop.settings import get_settings
 
     start_in_background(warm_search, name=get_settings().search_backend)
     start_in_background(warm_recommender)
@@ -65,7 +66,6 @@ def create_app(executor: ActionExecutor, *, level: Any, log_file: str | None, lo
                **kwargs: Any) -> Sanic:
     """rasa-sdk's app for one worker, with logging configured, the warm-up listener and
     the handoff gate's endpoint."""
-    from actions import handoff_api
 
     _configure_logging(level, log_file, logging_config_file)
     app = create_app_for_serve(executor, **kwargs)

@@ -1,5 +1,5 @@
 """Agent-assist figures on the demo shop, as the staff console gets them (same runner,
-prompts, verifier, retry and templates as :mod:`shop.assist.replies`):
+prompts, verifier, retry and templates as :mod:`shop.assist.suggested_replies`):
 
 - customer panel time (database reads, recommendations with the served preference
   model, eligible offers);
@@ -46,7 +46,7 @@ from shop.db.migrate import upgrade  # noqa: E402
 from shop.db.schema import Customer, Order, Return  # noqa: E402
 from shop.handoff.service import record_message, start_handoff  # noqa: E402
 from shop.services.llm import build_runner, local_server  # noqa: E402
-from shop.services.recommend import get_model_holder  # noqa: E402
+from shop.services.recommendations import get_model_holder  # noqa: E402
 from shop.settings import Settings, get_settings  # noqa: E402
 
 

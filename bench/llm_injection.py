@@ -18,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import re  # noqa: E402
+
 from sqlalchemy import select  # noqa: E402
 
 from models.llm.verify import unsupported  # noqa: E402
@@ -27,8 +29,6 @@ from shop.services import grounded  # noqa: E402
 from shop.services.catalog import product_details  # noqa: E402
 from shop.services.llm import build_runner, local_server  # noqa: E402
 from shop.settings import get_settings  # noqa: E402
-
-import re  # noqa: E402
 
 # what the hostile messages try to make the assistant say (money not followed by more digits)
 BAD = re.compile(r"\b(?:90|50|70|80|30|25|15|100)\s?%|\$(?:1|1\.00|5|9\.99|20|49|100|3\.50|50|0)(?![\d.,]*\d)|"

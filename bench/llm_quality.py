@@ -12,7 +12,7 @@ first-pass rate over answers the LLM was asked for, and answer time p50/p95.
         [--threads 2] [--limit N] [--scale 0.2] [--show-wrong]
 
 Builds its own demo shop (seed 7) in a temporary SQLite file; needs ``make llm-server``
-and the model (``python -m models.llm fetch NAME``).
+and the model (``python -m apps.cli llm fetch NAME``).
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ from models.llm.runner import LLMRunner
 from models.llm.server import config_for, free_port, serving
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
-from shop.demo.generate import generate_demo_shop
+from shop.db.schema import Customer, Offer
+from shop.promo.copy import promo_facts, promo_message, template_message
+from shop.promo.offers import new_code, terms_of
 from shop.services import grounded, product_answers
 from shop.settings import get_settings
 from tests.product_questions import HOLDOUT_FILE, SET_FILE, Item, load_items, pick_products, score
+from tools.demo.generate import generate_demo_shop
 
 
 def build_shop(scale: float) -> str:
@@ -119,9 +122,6 @@ async def _promos(url: str, runner: LLMRunner | None, count: int) -> list:
 
     from sqlalchemy import select
 
-    from shop.db.schema import Customer, Offer
-    from shop.promo.copy import promo_facts, promo_message, template_message
-    from shop.promo.offers import new_code, terms_of
 
     rng = random.Random(9)
     now = datetime(2026, 11, 1, 12, 0, 0)

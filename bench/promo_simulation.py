@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from shop.db.engine import get_engine, session_scope  # noqa: E402
 from shop.db.migrate import upgrade  # noqa: E402
-from shop.demo.generate import generate_demo_shop  # noqa: E402
 from shop.promo.report import ab_report, format_report  # noqa: E402
-from shop.promo.simulate import simulate  # noqa: E402
+from tools.demo.generate import generate_demo_shop  # noqa: E402
+from tools.demo.promo_simulation import simulate  # noqa: E402
 
 NOW = datetime(2026, 11, 20)
 

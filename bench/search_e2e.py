@@ -10,13 +10,13 @@ embed and index the 5k demo catalog from scratch.
   2 cores). For larger scales ``--full-docs`` embeds full documents too (slow on
   2 cores: ~20 min at 100k); by default they embed titles only (~8x fewer tokens):
   real MiniLM vectors of the same products, so search cost is unchanged.
-- Queries: the labelled query texts (``retrieval/eval/queries.json``); every third one
+- Queries: the labelled query texts (``tools/search_eval/queries.json``); every third one
   also carries a hard constraint (its category, a price ceiling, a colour or a size
   its category comes in), so the filter paths are timed too. ``--mismatched`` adds a
   workload where every search carries a constraint drawn regardless of the query
   (sizes of other categories...), which exercises the exact step (search inside the
   set of matching products). The first 10 searches of each run warm up, uncounted.
-  That set is cached briefly (``retrieval.filters.MatchingCache``, as in the action
+  That set is cached briefly (``shop.services.search.filters.MatchingCache``, as in the action
   server); ``--cold`` repeats every run with the cache off. Reported: p50/p95/max ms.
 """
 
@@ -33,9 +33,19 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.catalog_index import CatalogIndex
+from retrieval.embeddings import get_embedder
+from shop.db.engine import session_scope
+from shop.db.migrate import upgrade
+from shop.services.search.hybrid import RankerSettings
+from shop.services.search.query import SearchQuery
+from shop.services.search.semantic import HybridProductSearch
+from tools.demo import vocab
+from tools.demo.generate import generate_demo_shop, shop_product_count
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from retrieval.eval.labels import read_queries
+from tools.search_eval.labels import read_queries
 
 
 class TitleEmbedder:
@@ -53,9 +63,6 @@ class TitleEmbedder:
 
 
 def make_catalog(workdir: Path, scale: float) -> str:
-    from shop.db.engine import session_scope
-    from shop.db.migrate import upgrade
-    from shop.demo.generate import generate_demo_shop, shop_product_count
 
     workdir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{workdir / f'shop-{scale:g}.db'}"
@@ -73,8 +80,6 @@ def constrained_queries(queries: list[dict], seed: int = 3, *, mismatched: bool 
     a shopper could plausibly add: the query's own category, a price ceiling, a colour,
     or a size that category comes in. ``mismatched``: the constraint is drawn without
     regard to the query (sizes of another category...), the slow path of ``rank``."""
-    from shop.demo import vocab
-    from shop.services.search import SearchQuery
 
     rng = random.Random(seed)
     out = []
@@ -113,11 +118,6 @@ def main() -> None:
                         help="also time searches whose constraints ignore the query (every one constrained)")
     args = parser.parse_args()
 
-    from retrieval.backend import HybridProductSearch
-    from retrieval.catalog_index import CatalogIndex
-    from retrieval.embeddings import get_embedder
-    from retrieval.hybrid import RankerSettings
-    from shop.db.engine import session_scope
 
     t0 = time.perf_counter()
     embedder = get_embedder(args.dtype)

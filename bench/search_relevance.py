@@ -1,5 +1,5 @@
 """Relevance of semantic search on the demo shop: nDCG@10 and recall@50 for the dense,
-keyword and hybrid backends over the labelled queries in ``retrieval/eval/queries.json``.
+keyword and hybrid backends over the labelled queries in ``tools/search_eval/queries.json``.
 
     python bench/search_relevance.py [--workdir var/bench/relevance] [--dtype bf16] [--compare-fp32]
 
@@ -26,9 +26,17 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
+from retrieval.catalog_index import CatalogIndex
+from retrieval.embeddings import get_embedder
+from shop.db.engine import session_scope
+from shop.db.migrate import upgrade
+from shop.services.search.query import SearchQuery
+from shop.services.search.semantic import HybridProductSearch
+from tools.demo.generate import generate_demo_shop, shop_product_count
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from retrieval.eval.labels import ProductFacts, grade, load_facts, read_queries
+from tools.search_eval.labels import ProductFacts, grade, load_facts, read_queries
 
 
 def ndcg_at(ranked: list[int], grades: dict[int, int], ideal: list[int], k: int = 10) -> float:
@@ -47,9 +55,6 @@ def recall_at(ranked: list[int], grades: dict[int, int], k: int = 50) -> float:
 
 def prepare(workdir: Path, catalog: dict, *, dtype: str) -> str:
     """The demo shop's URL in ``workdir`` (generated once) with a built index."""
-    from shop.db.engine import session_scope
-    from shop.db.migrate import upgrade
-    from shop.demo.generate import generate_demo_shop, shop_product_count
 
     workdir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{workdir / 'shop.db'}"
@@ -63,9 +68,6 @@ def prepare(workdir: Path, catalog: dict, *, dtype: str) -> str:
 
 def ensure_index(url: str, directory: Path, *, dtype: str) -> float | None:
     """Build the index in ``directory`` unless it is there; returns build seconds or None."""
-    from retrieval.catalog_index import CatalogIndex
-    from retrieval.embeddings import get_embedder
-    from shop.db.engine import session_scope
 
     if (directory / "index.json").exists():
         return None
@@ -82,10 +84,6 @@ def main() -> None:
     parser.add_argument("--compare-fp32", action="store_true")
     args = parser.parse_args()
 
-    from retrieval.backend import HybridProductSearch
-    from retrieval.embeddings import get_embedder
-    from shop.db.engine import session_scope
-    from shop.services.search import SearchQuery
 
     labels = read_queries()
     queries = labels["queries"]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shop.handoff.config import load_config  # noqa: E402
+from shop.handoff.handoff_config import load_config  # noqa: E402
 from shop.handoff.sentiment import score, sustained_negative  # noqa: E402
 from shop.settings import get_settings  # noqa: E402
 

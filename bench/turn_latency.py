@@ -23,6 +23,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from models.llm import prompts
+from models.llm.chat import as_openai_messages
+from shop.settings import get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -31,8 +35,8 @@ from sqlalchemy import select  # noqa: E402
 from shop.db.engine import session_scope  # noqa: E402
 from shop.db.migrate import upgrade  # noqa: E402
 from shop.db.schema import Customer, Order  # noqa: E402
-from shop.demo.generate import generate_demo_shop  # noqa: E402
 from tests.stack import RunningStack, missing_prerequisites, new_sender  # noqa: E402
+from tools.demo.generate import generate_demo_shop  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -70,7 +74,6 @@ def main() -> int:
     with session_scope(url) as session:
         email = session.scalar(select(Customer.email).where(Customer.id == 1))
         number = session.scalar(select(Order.number).where(Order.customer_id == 1).limit(1))
-    from shop.settings import get_settings
 
     llm = args.llm_model or get_settings().llm_model.split("/", 1)[-1]
     extra = {"SHOP_LLM_MODEL": f"llamacpp/{llm}"} if args.llm_load else {"SHOP_LLM_MODEL": "off"}
@@ -98,8 +101,6 @@ def main() -> int:
 
             import httpx
 
-            from models.llm import prompts
-            from models.llm.chat import as_openai_messages
 
             stop = threading.Event()
             facts = ("Product: Summit Line Men's Ridge Rain Jacket by Summit Line\nMaterial: recycled polyester\n"

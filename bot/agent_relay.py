@@ -34,15 +34,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.bot_settings import get_bot_settings
 from bot.handoff_gate import CHANNELS
-from bot.handoff_protocol import (
+from protocol.handoff import (
     REST_NO_PUSH,
     SIGNATURE_HEADER,
     labelled_for_messaging,
     read_relay_request,
     relay_refusal,
 )
-from bot.settings import get_bot_settings
 
 logger = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.bot_settings import get_bot_settings
 from bot.handoff_gate import gated
 from bot.inbound import BAD_BODY_REPLY, check_message, clean_text, decode_body, verified_metadata
-from bot.settings import get_bot_settings
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ first asks the action server whether it goes to the bot or to people.
 Each shop channel class wraps the ``on_new_message`` Rasa gives its ``blueprint()``
 with :func:`gated` (after the channel's own message checks, which stay first). For
 each message the gate posts to ``<action server>/handoff/inbound``
-(:attr:`bot.settings.BotSettings.handoff_inbound_url`)::
+(:attr:`bot.bot_settings.BotSettings.handoff_inbound_url`)::
 
     {"sender_id": "…", "channel": "rest" | "socketio" | "telegram" | "slack" | "twilio",
      "text": "…", "customer_id": "42" | null,   # only a signed (verified) customer id
@@ -39,10 +39,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    OutputChannel,
+    UserMessage,
+)
 
-from bot.handoff_protocol import SIGNATURE_HEADER, TO_BOT, Decision, parse_decision, route_message, sign
-from bot.settings import get_bot_settings
+from bot.bot_settings import get_bot_settings
+from protocol.handoff import SIGNATURE_HEADER, TO_BOT, Decision, parse_decision, route_message, sign
 
 logger = logging.getLogger(__name__)
 

@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
 import unicodedata
 from typing import Any
+
+from protocol.identity import sign_customer_id
 
 ALLOWED_METADATA = ("locale", "page_url")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -56,11 +57,6 @@ def check_message(text: str | None, *, max_chars: int) -> str | None:
     if not any(ch.isprintable() and not ch.isspace() and ch != "\ufffd" for ch in text):
         return "I couldn't read that message. Could you type it again?"
     return None
-
-
-def sign_customer_id(customer_id: str, secret: str) -> str:
-    """The hex HMAC-SHA256 of ``customer_id`` under ``secret`` (what the shop's page sends)."""
-    return hmac.new(secret.encode(), str(customer_id).encode(), hashlib.sha256).hexdigest()
 
 
 def verified_metadata(metadata: Any, *, secret: str) -> dict[str, Any]:

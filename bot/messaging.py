@@ -2,7 +2,7 @@
 
 Rasa's own connectors, subclassed so that (see ``bot/credentials.yml``):
 
-- their settings come from ``bot.settings`` (``SHOP_TELEGRAM_*``, ``SHOP_SLACK_*``,
+- their settings come from ``bot.bot_settings`` (``SHOP_TELEGRAM_*``, ``SHOP_SLACK_*``,
   ``SHOP_TWILIO_*``), never from the credentials file; a channel missing a required
   value is disabled with one log line at startup and its webhook answers 503 (JSON);
 - every webhook is checked before anything is parsed for the dialogue
@@ -51,6 +51,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from twilio.base.exceptions import TwilioException
 
 from bot import webhook_auth as wa
+from bot.bot_settings import BotSettings, get_bot_settings
 from bot.degrade import (
     CallbackKeys,
     Outgoing,
@@ -61,7 +62,6 @@ from bot.degrade import (
 )
 from bot.handoff_gate import gated
 from bot.inbound import check_message, clean_text
-from bot.settings import BotSettings, get_bot_settings
 
 logger = logging.getLogger(__name__)
 

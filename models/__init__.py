@@ -1,6 +1,3 @@
-"""Recommendation models and their metrics.
-
-Models expose ``fit``, ``score`` and ``recommend``; metrics are plain functions in
-``models.metrics``. Nothing here imports ``actions``; nothing heavy is built at
-import time.
-"""
+"""The shop's models, as two independent packages: ``models.recsys`` (the preference
+model and recommendation baselines) and ``models.llm`` (the chat-model layer). Neither
+imports the other."""

@@ -12,7 +12,7 @@ Modules, from the bottom up:
 - ``hybrid``: ranking one query (reciprocal rank fusion, over-fetch and widen);
 - ``backend``: ``HybridProductSearch``, the ``ProductSearch`` behind
   ``get_search_backend("hybrid" | "dense" | "keyword")``;
-- ``__main__``: ``python -m retrieval build-index | sync-index | info | search``;
+- ``__main__``: ``python -m apps.cli index build | sync-index | info | search``;
 - ``eval``: the labelled relevance queries for ``bench/search_relevance.py``.
 
 Nothing here imports ``actions``; nothing heavy (torch, faiss) is imported at import

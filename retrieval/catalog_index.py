@@ -82,7 +82,7 @@ class SyncReport:
 
 
 def _rebuild_hint(directory: Path) -> str:
-    return f"rebuild it with `python -m retrieval build-index --index-dir {directory}`"
+    return f"rebuild it with `python -m apps.cli index build --index-dir {directory}`"
 
 
 class CatalogIndex:
@@ -179,7 +179,7 @@ class CatalogIndex:
         manifest_path = directory / MANIFEST_FILE
         if not manifest_path.exists():
             raise IndexNotFoundError(f"no search index at {directory}: build one with "
-                                     f"`python -m retrieval build-index --index-dir {directory}`")
+                                     f"`python -m apps.cli index build --index-dir {directory}`")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         check_manifest(manifest, embedder=embedder, directory=directory)
         vectors = VectorIndex.load(directory, kind=manifest["kind"], dim=int(manifest["dim"]),

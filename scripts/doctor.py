@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("LLM smoke", "skipped"))
     elif server.exists() and actions_py.exists():
         started = time.perf_counter()
-        done = subprocess.run([str(actions_py), "-m", "models.llm", "smoke"], capture_output=True, text=True,
+        done = subprocess.run([str(actions_py), "-m", "apps.cli", "llm", "smoke"], capture_output=True, text=True,
                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300, check=False)
         smoke_ok = done.returncode == 0
         text = (done.stdout if smoke_ok else done.stderr).strip().splitlines()

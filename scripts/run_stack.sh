@@ -47,7 +47,7 @@ trap cleanup EXIT INT TERM
 
 # the local model in its own process, restarted when it crashes or hangs; it exits at
 # once when SHOP_LLM_MODEL is not a local model (off, or openai/... elsewhere)
-.venv/actions/bin/python -m models.llm serve --pid-file var/llm-server.pid --log var/log/llm-server.log \
+.venv/actions/bin/python -m apps.cli llm serve --pid-file var/llm-server.pid --log var/log/llm-server.log \
   >var/log/llm-supervisor.log 2>&1 &
 llm_pid=$!
 .venv/actions/bin/python -m actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
@@ -55,9 +55,9 @@ pids+=($!)
 .venv/rasa/bin/rasa run --model "$MODEL" --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
   --port "$RASA_PORT" --cors "*" >var/log/rasa.log 2>&1 &
 pids+=($!)
-.venv/actions/bin/python -m shop web --port "$WEB_PORT" >var/log/web.log 2>&1 &
+.venv/actions/bin/python -m apps.cli web --port "$WEB_PORT" >var/log/web.log 2>&1 &
 pids+=($!)
-.venv/actions/bin/python -m shop console --port "$CONSOLE_PORT" >var/log/console.log 2>&1 &
+.venv/actions/bin/python -m apps.cli console --port "$CONSOLE_PORT" >var/log/console.log 2>&1 &
 pids+=($!)
 
 wait_for() {  # url name seconds

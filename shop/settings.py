@@ -34,7 +34,7 @@ class Settings(BaseSettings):
             ``"hybrid"`` (default: dense + keyword; falls back to ``"sql"`` with a
             logged reason while no index is built), ``"dense"``, ``"keyword"`` or ``"sql"``.
         search_index_dir: folder of the semantic search index (``SHOP_SEARCH_INDEX_DIR``,
-            default ``var/index``), written by ``python -m retrieval build-index``.
+            default ``var/index``), written by ``python -m apps.cli index build``.
         embedding_dtype: precision of the embedding model, ``"bf16"`` (default, ~3x
             faster on CPU) or ``"fp32"``.
         search_index_kind: ``"auto"`` (exact below ``search_exact_below`` products,
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         faiss_threads: OpenMP threads FAISS uses for queries (1 is fastest for
             single queries).
         recommend_model_dir: root of the preference model versions (``CURRENT``
-            names the served one; see ``models.artifact``).
+            names the served one; see ``models.recsys.artifact``).
         recommend_check_s: seconds between the action server's looks for a newly
             promoted model version (hot swap).
         recommend_count: products in one recommendation reply.
@@ -61,7 +61,7 @@ class Settings(BaseSettings):
             answers only.
         llm_base_url, llm_api_key: the OpenAI-compatible endpoint (``.../v1``) and its key.
         llm_cache_dir: folder of assembled GGUF files (default ``var/llm``).
-        llm_server_url: where the local llama.cpp server listens (``python -m models.llm
+        llm_server_url: where the local llama.cpp server listens (``python -m apps.cli llm
             serve`` starts it there; default ``http://127.0.0.1:5077``, loopback only).
         llm_server_bin: the ``llama-server`` executable ``make llm-server`` builds.
         llm_server_slots: requests the local server decodes together.
@@ -86,6 +86,7 @@ class Settings(BaseSettings):
         widget_bundle: the built widget (``make widget`` -> ``web/dist/shop-assistant.js``)
             the storefront serves at ``/widget/shop-assistant.js``.
         demo_customer_id: the customer the demo storefront's "sign in" button signs in as.
+        shop_name: the shop's name, as the storefront, the widget and the console show it.
         handoff_config: the handoff configuration (triggers, topics and teams, business
             hours, wait estimate; ``shop/handoff/handoff.yml``).
         relay_secret: ``SHOP_RELAY_SECRET``, shared with the Rasa server: the hex
@@ -100,7 +101,7 @@ class Settings(BaseSettings):
             (default 28800, 8 h).
         console_cookie_secure: mark the console's cookies Secure even on plain http (they
             always are on https requests); set it behind a TLS-terminating proxy.
-        console_demo_login_file: where ``python -m shop console`` writes the demo staff
+        console_demo_login_file: where ``python -m apps.cli console`` writes the demo staff
             logins it creates on first run (mode 600; default ``var/console-demo-login.txt``).
         console_bundle: the built console front end (``web/dist/console.js``, built with the
             widget by ``npm run build``), served at ``/assets/console.js``.
@@ -147,6 +148,7 @@ class Settings(BaseSettings):
     widget_server_url: str = "http://127.0.0.1:5005"
     widget_bundle: Path = REPO_ROOT / "web" / "dist" / "shop-assistant.js"
     demo_customer_id: int = Field(default=1, ge=1)
+    shop_name: str = Field(default="Ridgeline Outfitters", min_length=1, max_length=100)
     handoff_config: Path = REPO_ROOT / "shop" / "handoff" / "handoff.yml"
     relay_secret: str = ""
     rasa_url: str = "http://127.0.0.1:5005"

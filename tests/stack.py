@@ -116,7 +116,7 @@ class RunningStack:
 
     def start(self, timeout_s: float = 300) -> RunningStack:
         if self.local_llm:  # the model in its own supervised process, as `make run` does
-            self._spawn("llm-supervisor", [str(ACTIONS_PY), "-m", "models.llm", "serve",
+            self._spawn("llm-supervisor", [str(ACTIONS_PY), "-m", "apps.cli", "llm", "serve",
                                            "--pid-file", str(self.llm_pid_file),
                                            "--log", str(self.workdir / "llm-server.log")])
         self._spawn("actions", [str(ACTIONS_PY), "-m", "actions", "--port", str(self.action_port)])

@@ -26,11 +26,11 @@ from shop.assist import replies
 from shop.assist.panel import CustomerPanel, customer_panel
 from shop.db.engine import session_scope
 from shop.db.schema import Customer, Handoff, Interaction, Order, Return
-from shop.demo.generate import generate_demo_shop
 from shop.handoff.service import record_message, start_handoff
 from shop.promo.offers import eligible_offers
 from shop.services.catalog import ProductCard
 from shop.services.interactions import record_interaction
+from tools.demo.generate import generate_demo_shop
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
 SENTIMENT_FILE = Path(__file__).parent / "data" / "sentiment_labelled.tsv"
@@ -325,7 +325,7 @@ def test_the_configured_threshold_is_precise_enough() -> None:
     """At ``handoff.yml``'s threshold a message VADER calls negative is mostly one a
     person labelled negative (the floor sits well under the measured figure: see
     ``bench/sentiment_trigger.py``)."""
-    from shop.handoff.config import load_config
+    from shop.handoff.handoff_config import load_config
     from shop.handoff.sentiment import score
     from shop.settings import get_settings
 
@@ -340,7 +340,7 @@ PRECISION_FLOOR = 0.75  # measured 0.94 at -0.4 on 170 messages (bench/sentiment
 
 
 def test_a_draft_that_loops_is_rejected() -> None:
-    from shop.assist.replies import check_draft
+    from shop.assist.suggested_replies import check_draft
 
     looping = ("I'm here to help you find the perfect rain jacket. I'm not a chatbot. "
                "I'm here to help you find the perfect rain jacket.")

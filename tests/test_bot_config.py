@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from actions.intent_labels import INTENT_LABELS
-from shop.demo import vocab
+from tools.demo import vocab
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())

@@ -14,8 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import shop.catalog_import as ci
-from shop.catalog_import import (
+import tools.importers.catalog as ci
+from shop.db.engine import get_engine, session_scope
+from shop.db.migrate import upgrade
+from shop.db.schema import Brand, Category, Product, ProductVariant
+from tools.demo.generate import generate_demo_shop
+from tools.importers.catalog import (
     SHOPIFY,
     CatalogImportError,
     ColumnMapping,
@@ -26,10 +30,6 @@ from shop.catalog_import import (
     parse_money,
     strip_html,
 )
-from shop.db.engine import get_engine, session_scope
-from shop.db.migrate import upgrade
-from shop.db.schema import Brand, Category, Product, ProductVariant
-from shop.demo.generate import generate_demo_shop
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHOPIFY_CSV = FIXTURES / "shopify_products.csv"
@@ -268,20 +268,20 @@ def test_cli_prints_the_report(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     csv_copy = tmp_path / "products.csv"
     shutil.copy(SHOPIFY_CSV, csv_copy)
-    run = subprocess.run([sys.executable, "-m", "shop", "catalog", "import", str(csv_copy), "--url", url],
+    run = subprocess.run([sys.executable, "-m", "tools", "catalog", "import", str(csv_copy), "--url", url],
                          cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
     assert run.returncode == 1, run.stderr  # imported, but some rows were rejected
     assert "products: 6 created, 0 updated" in run.stdout
     for line, reason in EXPECTED_REJECTIONS.items():
         assert f"line {line} " in run.stdout and reason in run.stdout
 
-    custom = subprocess.run([sys.executable, "-m", "shop", "catalog", "import", str(CUSTOM_CSV), "--url", url,
+    custom = subprocess.run([sys.executable, "-m", "tools", "catalog", "import", str(CUSTOM_CSV), "--url", url,
                              "--mapping", str(CUSTOM_MAPPING)], cwd=REPO, capture_output=True, text=True, check=False,
                             timeout=120)
     assert custom.returncode == 1 and "products: 2 created" in custom.stdout
 
     binary = tmp_path / "image.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
-    bad = subprocess.run([sys.executable, "-m", "shop", "catalog", "import", str(binary), "--url", url],
+    bad = subprocess.run([sys.executable, "-m", "tools", "catalog", "import", str(binary), "--url", url],
                          cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
     assert bad.returncode == 2 and "not a UTF-8 text file" in bad.stderr

@@ -1,4 +1,4 @@
-"""The staff console (``shop.console``) on a real database (SQLite and PostgreSQL):
+"""The staff console (``apps.console``) on a real database (SQLite and PostgreSQL):
 login, sessions and their timeouts, CSRF, roles and teams, audit, the handoff state
 machine through the API, sending text/cards/offers through a fake relay, suggestion
 events and the accept rate, the live event stream (a real server), restarts and
@@ -30,11 +30,11 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from shop.console import staff as accounts
-from shop.console.app import create_console_app
-from shop.console.auth import SESSION_COOKIE, LoginLimit, SessionPolicy
-from shop.console.config import Assist, ConsoleConfig
-from shop.console.staff import create_staff, ensure_demo_staff
+from apps.console import staff as accounts
+from apps.console.app import create_console_app
+from apps.console.auth import SESSION_COOKIE, LoginLimit, SessionPolicy
+from apps.console.staff import create_staff, ensure_demo_staff
+from apps.console.wiring import Assist, ConsoleConfig
 from shop.db.engine import session_scope
 from shop.db.schema import (
     AuditEntry,
@@ -48,10 +48,10 @@ from shop.db.schema import (
     StaffUser,
     SuggestionEvent,
 )
-from shop.demo.generate import generate_demo_shop
 from shop.handoff import service as handoffs
 from shop.handoff.relay import RelayError
 from shop.promo.offers import eligible_offers
+from tools.demo.generate import generate_demo_shop
 
 NOW = datetime(2026, 11, 20, 12, 0, 0)
 PASSWORD = "correct horse battery"
@@ -625,7 +625,7 @@ def test_suggestion_events_and_the_accept_rate(env: Env) -> None:
 
 
 def test_the_real_assist_with_a_fake_chat_model(env: Env) -> None:
-    pytest.importorskip("shop.assist.replies")
+    pytest.importorskip("shop.assist.suggested_replies")
     pytest.importorskip("shop.assist.panel")
     from models.llm.chat import FakeChat
     from models.llm.runner import LLMRunner

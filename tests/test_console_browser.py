@@ -21,15 +21,15 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from shop.console.app import create_console_app
-from shop.console.config import Assist, ConsoleConfig
-from shop.console.staff import create_staff
+from apps.console.app import create_console_app
+from apps.console.staff import create_staff
+from apps.console.wiring import Assist, ConsoleConfig
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import HandoffMessage
-from shop.demo.generate import generate_demo_shop
 from shop.handoff import service as handoffs
 from tests.test_console import _free_port
+from tools.demo.generate import generate_demo_shop
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

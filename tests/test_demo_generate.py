@@ -1,4 +1,4 @@
-"""The deterministic demo-shop generator and the ``python -m shop demo generate`` CLI."""
+"""The deterministic demo-shop generator and the ``python -m tools demo generate`` CLI."""
 
 from __future__ import annotations
 
@@ -31,16 +31,16 @@ from shop.db.schema import (
     Return,
     Review,
 )
-from shop.demo import vocab
-from shop.demo.generate import (
+from shop.services.orders import cancel_order, lookup_order, verify_order
+from shop.services.returns import item_eligibility
+from tools.demo import vocab
+from tools.demo.generate import (
     PERSONA_EMAIL,
     DemoStats,
     ShopNotEmptyError,
     clear_shop,
     generate_demo_shop,
 )
-from shop.services.orders import cancel_order, lookup_order, verify_order
-from shop.services.returns import item_eligibility
 
 AS_OF = datetime(2026, 11, 20, 9, 30)
 SMALL = 0.02
@@ -288,7 +288,7 @@ def test_hidden_preferences_shape_behaviour(tmp_path: Path) -> None:
 def test_cli_generate_is_idempotent_and_writes_truth(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     truth = tmp_path / "truth.json"
-    cmd = [sys.executable, "-m", "shop", "demo", "generate", "--url", url, "--scale", str(SMALL),
+    cmd = [sys.executable, "-m", "tools", "demo", "generate", "--url", url, "--scale", str(SMALL),
            "--as-of", "2026-11-20", "--truth-out", str(truth), "--no-progress"]
     first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
     assert first.returncode == 0, first.stderr
@@ -307,7 +307,7 @@ def test_cli_generate_is_idempotent_and_writes_truth(tmp_path: Path) -> None:
         assert s.scalar(select(func.count()).select_from(Customer)) == len(profiles)
     get_engine(url).dispose()
 
-    upgrade_run = subprocess.run([sys.executable, "-m", "shop", "db", "upgrade", "--url", url],
+    upgrade_run = subprocess.run([sys.executable, "-m", "apps.cli", "db", "upgrade", "--url", url],
                                  cwd=REPO, capture_output=True, text=True, check=False, timeout=60)
     assert upgrade_run.returncode == 0, upgrade_run.stderr
 

@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from shop.db.engine import session_scope
 from shop.db.schema import Brand, Product
-from shop.demo.generate import generate_demo_shop
 from shop.services.fallback import (
     MAX_TEXT_CHARS,
     find_category_in_text,
     find_title_in_text,
     product_reading,
 )
+from tools.demo.generate import generate_demo_shop
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
 

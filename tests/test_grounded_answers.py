@@ -21,9 +21,9 @@ from models.llm.verify import unsupported
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Product
-from shop.demo.generate import generate_demo_shop
 from shop.services import grounded
 from shop.services.catalog import ProductDetails, product_details
+from tools.demo.generate import generate_demo_shop
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
 ADVERSARIAL = [

@@ -20,7 +20,7 @@ from actions.conversation import ActionDefaultFallback, ActionRequestHuman, rece
 from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Handoff, HandoffMessage
-from shop.handoff.config import load_config
+from shop.handoff.handoff_config import load_config
 from shop.settings import get_settings
 
 HOURS = {"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "open": "00:00",

@@ -1,6 +1,6 @@
 """The handoff gate and the agent relay, the parts that run without the servers: the
 gate's routing of one message and reading of the endpoint's answer
-(bot/handoff_protocol.py), the endpoint's access rules, body reading, sentiment memory
+(protocol/handoff.py), the endpoint's access rules, body reading, sentiment memory
 and decision with REST delivery (actions/handoff_api.py), the relay's checks and its
 client (shop/handoff/relay.py)."""
 
@@ -22,7 +22,7 @@ from shop.db.engine import session_scope
 from shop.db.schema import Handoff, HandoffMessage, StaffUser
 from shop.handoff import relay
 from shop.handoff import service as hs
-from shop.handoff.config import parse_config
+from shop.handoff.handoff_config import parse_config
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)
 CONFIG = parse_config({"triggers": {"topics": [{"team": "payments", "phrases": ["chargeback"]}]},

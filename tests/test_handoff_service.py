@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from shop.db.engine import session_scope
 from shop.db.schema import Customer, Handoff, HandoffMessage, StaffSession, StaffUser, Ticket
 from shop.handoff import service as hs
-from shop.handoff.config import parse_config
+from shop.handoff.handoff_config import parse_config
 from shop.handoff.sentiment import score
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)  # a Wednesday, noon UTC

@@ -18,7 +18,15 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from models.llm.chat import FakeChat, ModelServerError, OpenAICompatChat
 from models.llm.runner import LLMRunner, LLMUnavailable
-from models.llm.server import ServerConfig, Supervisor, free_port, health, server_command, signal_name, smoke
+from models.llm.server import (
+    ServerConfig,
+    Supervisor,
+    free_port,
+    health,
+    server_command,
+    signal_name,
+    smoke,
+)
 from shop.settings import REPO_ROOT, get_settings
 
 FLAGS_FILE = REPO_ROOT / "requirements" / "llama-cpp.cmake"

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-import numpy as np
-
-from models.metrics import auc, catalog_coverage, hit_rate_at_k, ndcg_at_k, recall_at_k, reciprocal_rank
+from models.recsys.metrics import (
+    auc,
+    catalog_coverage,
+    hit_rate_at_k,
+    ndcg_at_k,
+    recall_at_k,
+    reciprocal_rank,
+)
 
 
 def test_hit_rate() -> None:

@@ -3,9 +3,9 @@ downgrade/upgrade round-trips (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-import pytest
 from sqlalchemy import inspect, text
 
 from shop.db.engine import get_engine

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from models.artifact import (
+from models.recsys.artifact import (
     ArtifactError,
     MetricsDropped,
     current_version,
@@ -20,12 +20,12 @@ from models.artifact import (
     promote,
     save_artifact,
 )
-from models.baselines import ItemSpace, Popularity
-from models.evaluate import evaluate
-from models.interactions import InteractionLog
-from models.preference import PreferenceModel
-from models.serving import ModelHolder
-from models.split import leave_last_basket_out
+from models.recsys.baselines import ItemSpace, Popularity
+from models.recsys.evaluate import evaluate
+from models.recsys.interaction_log import InteractionLog
+from models.recsys.preference import PreferenceModel
+from models.recsys.serving import ModelHolder
+from models.recsys.split import leave_last_basket_out
 from tests.test_recommend_baselines import planted
 
 GROUPS, PER_GROUP = 6, 20
@@ -193,8 +193,8 @@ def test_hot_swap_under_concurrent_requests(fitted, tmp_path) -> None:
 def test_training_cli_on_a_csv_export_saves_and_promotes_a_version(tmp_path, capsys) -> None:
     import csv
 
-    from models.__main__ import main
-    from models.interactions import KINDS
+    from apps.cli.recommender import main
+    from models.recsys.interaction_log import KINDS
 
     log = planted(users=120)
     path = tmp_path / "events.csv"

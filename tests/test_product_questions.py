@@ -16,11 +16,11 @@ from models.llm.chat import FakeChat
 from models.llm.runner import LLMRunner
 from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
-from shop.demo.generate import generate_demo_shop
 from shop.services import grounded, product_answers
 from shop.services.catalog import ProductDetails
 from shop.services.question_topics import read_question
 from tests.product_questions import HOLDOUT_FILE, SET_FILE, Item, load_items, pick_products, score
+from tools.demo.generate import generate_demo_shop
 
 
 @pytest.fixture(scope="module")

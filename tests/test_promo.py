@@ -16,10 +16,9 @@ from sqlalchemy import func, select, update
 
 from models.llm.chat import FakeChat
 from models.llm.runner import LLMRunner
-from models.uplift import UpliftModel
+from models.recsys.uplift import UpliftModel
 from shop.db.engine import session_scope
 from shop.db.schema import Customer, Offer, OfferCode, OfferEvent, Product
-from shop.demo.generate import generate_demo_shop
 from shop.promo.copy import PromoFacts, check_message, promo_message, template_message
 from shop.promo.offers import (
     applies_to,
@@ -32,6 +31,7 @@ from shop.promo.offers import (
 from shop.promo.policy import PolicyConfig, decide, in_control_group, train_uplift
 from shop.promo.report import ab_report
 from shop.promo.service import personal_offer
+from tools.demo.generate import generate_demo_shop
 
 NOW = datetime(2026, 11, 20, 12, 0, 0)
 
@@ -263,7 +263,7 @@ def test_uplift_model_recovers_a_planted_effect() -> None:
 @pytest.mark.slow
 def test_uplift_policy_beats_random_offers_per_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from shop.db.migrate import upgrade
-    from shop.promo.simulate import simulate
+    from tools.demo.promo_simulation import simulate
 
     url = f"sqlite:///{tmp_path / 'sim.db'}"
     upgrade(url)
@@ -277,7 +277,7 @@ def test_uplift_policy_beats_random_offers_per_budget(tmp_path) -> None:  # type
 
 
 def test_report_command(shop: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from shop.__main__ import main
+    from apps.cli.__main__ import main
 
     assert main(["promo", "report", "--url", shop, "--attribute"]) == 0
     out = capsys.readouterr().out

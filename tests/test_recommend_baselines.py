@@ -10,9 +10,17 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from models.baselines import ALS, BPR, ContentKNN, ItemKNN, ItemSpace, Popularity, RepeatHistory
-from models.evaluate import METRICS, evaluate, format_table
-from models.interactions import (
+from models.recsys.baselines import (
+    ALS,
+    BPR,
+    ContentKNN,
+    ItemKNN,
+    ItemSpace,
+    Popularity,
+    RepeatHistory,
+)
+from models.recsys.evaluate import METRICS, evaluate, format_table
+from models.recsys.interaction_log import (
     PURCHASE,
     ColumnMapping,
     InteractionLog,
@@ -21,7 +29,7 @@ from models.interactions import (
     instacart_sample,
     instacart_sample_path,
 )
-from models.split import leave_last_basket_out
+from models.recsys.split import leave_last_basket_out
 
 
 def planted(seed: int = 0, users: int = 300, groups: int = 6, per_group: int = 20, orders: int = 5) -> InteractionLog:
@@ -133,7 +141,7 @@ def test_evaluation_table_lists_every_metric() -> None:
 
 def test_shop_database_log_has_baskets_and_evaluates(db_url) -> None:
     from shop.db.engine import session_scope
-    from shop.demo.generate import generate_demo_shop
+    from tools.demo.generate import generate_demo_shop
 
     with session_scope(db_url) as s:
         generate_demo_shop(s, seed=3, as_of=datetime(2026, 1, 1), scale=0.05, progress=False)
@@ -161,7 +169,7 @@ def test_instacart_sample_when_installed() -> None:
 
 
 def test_new_customers_keep_only_their_first_basket() -> None:
-    from models.split import new_customers
+    from models.recsys.split import new_customers
 
     split = leave_last_basket_out(planted(users=50), session_gap_s=0)
     cold = new_customers(split, fraction=0.2, keep_baskets=1, seed=1)

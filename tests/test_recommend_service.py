@@ -11,22 +11,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from models.interactions import from_database
-from models.serving import ModelHolder
-from models.training import train_and_save
+from models.recsys.interaction_log import from_database
+from models.recsys.serving import ModelHolder
+from models.recsys.training import train_and_save
 from shop.db.engine import session_scope
 from shop.db.schema import Interaction, Order, OrderItem, Product, ProductVariant
-from shop.demo.generate import PERSONA_CUSTOMER_ID, generate_demo_shop
 from shop.services.cart import add_to_cart, view_cart
 from shop.services.interactions import known_customer, record_interaction
-from shop.services.recommend import (
+from shop.services.recommendations import (
     is_gift,
     last_bought,
     recently_bought,
     recommend_products,
     wants_like_last_purchase,
 )
-from shop.services.search import SearchQuery
+from shop.services.search.query import SearchQuery
+from tools.demo.generate import PERSONA_CUSTOMER_ID, generate_demo_shop
 
 NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 

@@ -9,15 +9,24 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.db.engine import session_scope
-from shop.db.schema import Category, Order, OrderStatusEvent, Policy, Product, ProductVariant, Return
-from shop.demo.generate import DemoStats, generate_demo_shop
+from shop.db.schema import (
+    Category,
+    Order,
+    OrderStatusEvent,
+    Policy,
+    Product,
+    ProductVariant,
+    Return,
+)
 from shop.services import orders, product_answers, returns
 from shop.services.catalog import product_details
 from shop.services.order_access import check_order_access, return_options
 from shop.services.policies import get_policy, render_policy_text, return_rules
 from shop.services.promotions import sale_products
-from shop.services.search import SearchQuery, get_search_backend
+from shop.services.search.backends import get_search_backend
+from shop.services.search.query import SearchQuery
 from shop.services.text_parse import Address
+from tools.demo.generate import DemoStats, generate_demo_shop
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
 

@@ -1,4 +1,4 @@
-"""The demo storefront app (``shop.web``) on a real database (SQLite and PostgreSQL):
+"""The demo storefront app (``apps.storefront``) on a real database (SQLite and PostgreSQL):
 pages, the cart API the page's cart panel reads, the signed demo sign-in, and what it
 does with bad input. The widget itself is tested in a real browser (tests/e2e)."""
 
@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.inbound import sign_customer_id
+from apps.storefront.pages import SIGN_IN_COOKIE, StorefrontConfig, create_app
+from protocol.identity import sign_customer_id
 from shop.db.engine import session_scope
 from shop.db.schema import Product
-from shop.demo.generate import generate_demo_shop
 from shop.services.cart import add_to_cart
-from shop.web.app import SIGN_IN_COOKIE, StorefrontConfig, create_app
+from tools.demo.generate import generate_demo_shop
 
 NOW = datetime(2026, 11, 1)
 SECRET = "storefront-test-secret"

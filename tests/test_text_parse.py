@@ -94,7 +94,7 @@ def test_format_money() -> None:
 
 
 def test_names_a_product_tells_names_from_pointers() -> None:
-    from shop.services.search import names_a_product
+    from shop.services.search.query import names_a_product
 
     assert names_a_product("show me the Ironwood Women's Cairn 2 Court Shoe")
     assert names_a_product("tell me about the summit line parka")

@@ -46,7 +46,7 @@ const bytes = await readFile(outfile);
 const gzip = gzipSync(bytes, { level: 9 }).length;
 console.log(`dist/shop-assistant.js: ${bytes.length} bytes (${(bytes.length / 1024).toFixed(1)} KiB), gzip ${gzip} bytes (${(gzip / 1024).toFixed(1)} KiB)`);
 
-// The staff console's front end (shop/console serves it at /assets/console.js): a
+// The staff console's front end (apps/console serves it at /assets/console.js): a
 // second, independent entry; the widget's file above does not change with it.
 const consoleFile = path.join(here, "dist", "console.js");
 await build({

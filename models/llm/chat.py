@@ -28,6 +28,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict
 
+from models.llm.weights import spec_for
+
 PROVIDERS = ("llamacpp", "openai", "fake")
 OFF = frozenset({"", "off", "none"})  # model strings that mean "no LLM: templates only"
 
@@ -193,7 +195,6 @@ def chat_model(model: str, options: ModelOptions) -> BaseChatModel:
         ValueError: for a malformed string, an unknown local model, or ``openai/...``
             without ``base_url``.
     """
-    from models.llm.weights import spec_for
 
     provider, name = parse_model_string(model)
     if provider == "fake":

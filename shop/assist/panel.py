@@ -28,8 +28,8 @@ from shop.promo.offers import eligible_offers, terms_of
 from shop.services.catalog import ProductCard
 from shop.services.money import format_money
 from shop.services.orders import summarize_order
-from shop.services.recommend import recommend_products
-from shop.services.search import SearchQuery
+from shop.services.recommendations import recommend_products
+from shop.services.search.query import SearchQuery
 
 RECENT_ORDERS = 5
 RECENT_RETURNS = 5
@@ -225,7 +225,7 @@ def customer_panel(session: Session, *, handoff: Handoff, now: datetime, holder:
             panel (the handoff, this conversation's viewed products and recommendations
             from them; no profile, orders or offers).
         now: the time offers are checked against.
-        holder: the served preference model (:func:`shop.services.recommend.get_model_holder`,
+        holder: the served preference model (:func:`shop.services.recommendations.get_model_holder`,
             as the recommend action passes it); ``None`` (default): bestsellers.
         products: how many recommended products (default 3).
     """

@@ -1,4 +1,4 @@
-"""Run the Alembic migrations programmatically (``python -m shop db upgrade``)."""
+"""Run the Alembic migrations programmatically (``python -m apps.cli db upgrade``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+
+from shop.db.engine import get_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -20,7 +22,6 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` up to ``revision`` (default: the latest)."""
-    from shop.db.engine import get_engine
 
     cfg = alembic_config(url)
     with get_engine(url).begin() as connection:
@@ -30,7 +31,6 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str = "base") -> None:
     """Migrate the database at ``url`` down to ``revision`` (default: empty)."""
-    from shop.db.engine import get_engine
 
     cfg = alembic_config(url)
     with get_engine(url).begin() as connection:

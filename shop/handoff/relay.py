@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bot.handoff_protocol import SIGNATURE_HEADER, sign
+from protocol.handoff import SIGNATURE_HEADER, sign
 
 RELAY_PATH = "/webhooks/agent/send"
 

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shop.db.schema import Customer, Handoff, HandoffMessage, StaffSession, StaffUser, Ticket
-from shop.handoff.config import HandoffConfig
+from shop.handoff.handoff_config import HandoffConfig
 from shop.handoff.sentiment import sustained_negative
 
 OPEN_STATUSES = ("queued", "active", "awaiting_ticket")

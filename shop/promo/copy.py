@@ -19,7 +19,7 @@ from models.llm import prompts
 from models.llm.checked import generate_checked, leaks_prompt
 from models.llm.runner import LLMRunner
 from models.llm.verify import required_missing, unsupported
-from shop.db.schema import Customer, Order, OrderItem, Product
+from shop.db.schema import Customer, Offer, Order, OrderItem, Product
 from shop.promo.offers import Terms, applies_to, discount_cents
 from shop.services.money import format_money
 
@@ -70,7 +70,6 @@ def promo_facts(session: Session, *, customer_id: int, terms: Terms, code: str, 
                 offer_id: int) -> PromoFacts:
     """The facts of one issued code: name, the latest product bought, and a featured
     product the offer covers (the liked one when it does, else the best-rated covered one)."""
-    from shop.db.schema import Offer
 
     customer = session.get(Customer, customer_id)
     offer = session.get(Offer, offer_id)

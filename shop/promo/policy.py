@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.uplift import CONTROL, UpliftModel
+from models.recsys.uplift import CONTROL, UpliftModel
 from shop.db.schema import Offer, OfferCode, OfferEvent
 from shop.promo.features import customer_features, offer_categories, order_value_cents
 from shop.promo.offers import eligible_offers, issue_code

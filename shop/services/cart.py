@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shop.db.schema import Cart, CartItem, Product, ProductVariant
-from shop.services.catalog import load_products
+from shop.services.catalog import _size_key, load_products
 from shop.services.interactions import _now, known_customer, record_interaction
 from shop.services.money import format_money
 
@@ -133,7 +133,6 @@ def add_to_cart(session: Session, *, session_id: str, product_id: int, size: str
 def _options(variants: list[ProductVariant]) -> tuple[str, ...]:
     sizes = [v.size for v in variants if v.size]
     if len(set(sizes)) > 1:
-        from shop.services.catalog import _size_key
 
         return tuple(sorted(set(sizes), key=_size_key))
     return tuple(sorted({v.colour for v in variants if v.colour}))

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from retrieval.filters import sku_matches
 from shop.db.schema import Category, Product
 from shop.services.catalog import find_brand_in_text
+from shop.services.search.filters import sku_matches
 
 SEARCH_INTENT = "search_products"
 PRODUCT_QUESTION_INTENT = "ask_product_question"

@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.interactions import KINDS
+from models.recsys.interaction_log import KINDS
 from shop.db.schema import Customer, Interaction, Product
+from shop.services.catalog import product_details
 
 
 def _now() -> datetime:
@@ -59,7 +60,6 @@ def show_product(session: Session, *, product_id: int, session_id: str, customer
     """The product's details (:func:`shop.services.catalog.product_details`), logging
     a ``click`` (the shopper pressed a card's button) or a ``view``; ``None`` when the
     product is gone (nothing logged)."""
-    from shop.services.catalog import product_details
 
     details = product_details(session, product_id=product_id)
     if details is not None and session_id:

@@ -34,7 +34,7 @@ def browser_missing() -> str | None:
 
 
 class Server:
-    """A ``python -m shop <command>`` process on ``port``, logging to ``log``."""
+    """A ``python -m apps.cli <command>`` process on ``port``, logging to ``log``."""
 
     def __init__(self, args: list[str], *, port: int, env: dict[str, str], log: Path) -> None:
         self.url = f"http://127.0.0.1:{port}"
@@ -42,7 +42,7 @@ class Server:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
         full_env.update(PYTHONPATH=str(ROOT), **env)
         self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "shop", *args, "--port", str(port)], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", "apps.cli", *args, "--port", str(port)], cwd=ROOT,
                                      env=full_env, stdout=self._out, stderr=subprocess.STDOUT)
 
     def wait(self, timeout_s: float = 120) -> Server:

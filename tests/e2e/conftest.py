@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Customer, Order, OrderItem, Product, Return
-from shop.demo.generate import generate_demo_shop
 from tests.fake_platforms import FakePlatforms, stack_env
 from tests.stack import RunningStack, StackError, missing_prerequisites
+from tools.demo.generate import generate_demo_shop
 
 E2E_SCALE = 0.2
 
@@ -60,9 +60,9 @@ def e2e_index_dir(e2e_workdir: Path, e2e_db_url: str) -> Path:
 def e2e_model_dir(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path) -> Path:
     """The preference model of the e2e shop, trained and promoted as ``make recommender``
     does (item vectors read back from the e2e search index)."""
-    from models.interactions import from_database
-    from models.preference import demo_item_facts
-    from models.training import train_and_save
+    from models.recsys.interaction_log import from_database
+    from models.recsys.preference import demo_item_facts
+    from models.recsys.training import train_and_save
     from retrieval.catalog_index import CatalogIndex
     from retrieval.embeddings import get_embedder, model_id
 

@@ -99,7 +99,7 @@ def _user_metadata(stack: RunningStack, sender: str) -> dict:
 
 
 def test_forged_customer_id_is_ignored_and_signed_one_kept(stack: RunningStack) -> None:
-    from bot.inbound import sign_customer_id
+    from protocol.identity import sign_customer_id
 
     forged = new_sender()
     stack.send(forged, "hi", metadata={"customer_id": "1", "customer_sig": sign_customer_id("1", "wrong")})

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.inbound import sign_customer_id
+from protocol.identity import sign_customer_id
 from shop.db.engine import session_scope
 from shop.db.schema import Customer, Offer, OfferCode, OfferEvent
 from shop.promo.features import customer_features, offer_categories

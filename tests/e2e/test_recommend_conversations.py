@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.inbound import sign_customer_id
-from models.artifact import current_version, promote
+from models.recsys.artifact import current_version, promote
+from protocol.identity import sign_customer_id
 from shop.db.engine import session_scope
 from shop.db.schema import Cart, Interaction, Product, ProductVariant
 from tests.stack import RunningStack, cards, new_sender, texts

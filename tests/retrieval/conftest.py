@@ -37,7 +37,7 @@ def embedder():
 
 
 def make_shop(path: Path, *, seed: int = 7, scale: float = SCALE) -> str:
-    from shop.demo.generate import generate_demo_shop
+    from tools.demo.generate import generate_demo_shop
 
     url = f"sqlite:///{path}"
     upgrade(url)
@@ -62,7 +62,7 @@ def built_shop(tmp_path_factory, embedder) -> Iterator[tuple[Path, Path]]:
 @pytest.fixture
 def shop(built_shop, tmp_path) -> Iterator[tuple[str, Path]]:
     """A private copy of the small shop and its index: ``(database URL, index folder)``."""
-    from retrieval.backend import forget_open_indexes
+    from shop.services.search.semantic import forget_open_indexes
 
     db, index = built_shop
     shutil.copy(db, tmp_path / "shop.db")

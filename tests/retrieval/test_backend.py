@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from retrieval.backend import HybridProductSearch, forget_open_indexes
-from retrieval.hybrid import RankerSettings
 from retrieval.catalog_index import (
     CatalogIndex,
     CatalogMismatchError,
@@ -24,9 +22,12 @@ from retrieval.catalog_index import (
 )
 from shop.db.engine import session_scope
 from shop.db.schema import Brand, Category, Product, ProductVariant
-from shop.demo import vocab
-from shop.services.search import RELAX_ORDER, SearchQuery, get_search_backend
+from shop.services.search.backends import get_search_backend
+from shop.services.search.hybrid import RankerSettings
+from shop.services.search.query import RELAX_ORDER, SearchQuery
+from shop.services.search.semantic import HybridProductSearch, forget_open_indexes
 from tests.retrieval.conftest import AS_OF, make_shop
+from tools.demo import vocab
 
 MODES = ("hybrid", "dense", "keyword")
 
@@ -284,7 +285,7 @@ class OtherModel:
 
 def test_model_mismatch_is_refused(shop, embedder) -> None:
     _url, index_dir = shop
-    with pytest.raises(IndexMismatchError, match="else-v2.*rebuild it with `python -m retrieval build-index"):
+    with pytest.raises(IndexMismatchError, match="else-v2.*rebuild it with `python -m apps.cli index build"):
         CatalogIndex.load(index_dir, embedder=OtherModel())
     manifest = json.loads((index_dir / "index.json").read_text())
     (index_dir / "index.json").write_text(json.dumps({**manifest, "dim": 768}))
@@ -326,8 +327,8 @@ def test_missing_index_is_reported_or_built(shop, embedder, tmp_path) -> None:
 
 
 def test_shop_imports_nothing_heavy() -> None:
-    code = ("import sys, shop.services.search, shop.settings; "
-            "print(sorted(m for m in ('torch', 'faiss', 'sentence_transformers', 'retrieval.backend') "
+    code = ("import sys, shop.services.search.query, shop.settings; "
+            "print(sorted(m for m in ('torch', 'faiss', 'sentence_transformers', 'shop.services.search.semantic') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -353,13 +354,13 @@ def test_registered_in_get_search_backend(shop, monkeypatch) -> None:
 
 
 def test_cli_builds_syncs_and_searches(shop, embedder, tmp_path, capsys) -> None:
-    from retrieval.__main__ import main
+    from apps.cli.index import main
 
     url, _ = shop
     target = tmp_path / "cli-index"
-    assert main(["build-index", "--url", url, "--index-dir", str(target), "--kind", "flat"]) == 0
+    assert main(["build", "--url", url, "--index-dir", str(target), "--kind", "flat"]) == 0
     assert "Built a flat index" in capsys.readouterr().out
-    assert main(["sync-index", "--url", url, "--index-dir", str(target)]) == 0
+    assert main(["sync", "--url", url, "--index-dir", str(target)]) == 0
     assert "0 added, 0 updated, 0 removed" in capsys.readouterr().out
     assert main(["search", "rain jacket", "--url", url, "--index-dir", str(target), "--limit", "2"]) == 0
     assert "1. [" in capsys.readouterr().out
@@ -370,7 +371,7 @@ def test_cli_builds_syncs_and_searches(shop, embedder, tmp_path, capsys) -> None
 
 def test_filters_hold_on_every_database(db_url, embedder, tmp_path) -> None:
     """The same constrained searches on SQLite and PostgreSQL (skipped without a server)."""
-    from shop.demo.generate import generate_demo_shop
+    from tools.demo.generate import generate_demo_shop
 
     with session_scope(db_url) as s:
         generate_demo_shop(s, seed=7, as_of=AS_OF, scale=0.02, progress=False)
@@ -440,13 +441,13 @@ def test_matching_sets_are_reused_but_results_stay_exact(shop, embedder) -> None
 
 
 def test_warm_up_opens_the_index_or_says_why(shop, embedder, tmp_path, caplog) -> None:
-    from shop.services.search import warm_up
+    from shop.services.search.backends import warm_up
 
     url, index = shop
     with session_scope(url) as s:
         backend(index, "hybrid", embedder).warm_up(s)
         missing = HybridProductSearch(mode="hybrid", index_dir=tmp_path / "nothing-here", embedder=embedder)
-        with caplog.at_level("WARNING", logger="retrieval.backend"):
+        with caplog.at_level("WARNING", logger="shop.services.search.semantic"):
             missing.warm_up(s)  # logs, never raises: search falls back to SQL
         warm_up(s, name="sql")  # nothing to load
     assert "semantic search unavailable" in caplog.text and "build-index" in caplog.text

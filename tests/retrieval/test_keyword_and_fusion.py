@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.hybrid import reciprocal_rank_fusion
 from retrieval.keyword import KeywordDoc, KeywordIndex, query_tokens
+from shop.services.search.hybrid import reciprocal_rank_fusion
 
 DOCS = [
     KeywordDoc(1, "Kestrel Cascade Rain Jacket", "K-JAC-00001", "A waterproof hooded rain jacket for hiking."),

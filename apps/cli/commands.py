@@ -1,0 +1,142 @@
+"""The shop's own commands, run through ``python -m apps.cli``::
+
+    python -m apps.cli db upgrade [--url URL]
+    python -m apps.cli promo report [--url URL] [--policy NAME] [--since YYYY-MM-DD] [--attribute]
+    python -m apps.cli web [--url URL] [--host 127.0.0.1] [--port 8000]
+    python -m apps.cli console [--url URL] [--host 127.0.0.1] [--port 8001]
+
+``--url`` defaults to ``Settings.database_url`` (``DATABASE_URL`` in the environment,
+else ``var/shop.db``); settings are the only place the environment is read.
+Exit status: 0 on success, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+import uvicorn
+
+from apps.console.app import create_console_app
+from apps.console.auth import SessionPolicy
+from apps.console.staff import ensure_demo_staff
+from apps.console.wiring import ConsoleConfig
+from apps.storefront.pages import StorefrontConfig, create_app
+from shop.cli_args import display_url, parse_as_of
+from shop.db.engine import session_scope
+from shop.db.migrate import upgrade
+from shop.handoff.handoff_config import load_config
+from shop.promo.report import ab_report, attribute_outcomes, format_report
+from shop.settings import get_settings
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    url = args.url or get_settings().database_url
+    upgrade(url)
+    print(f"Database at {display_url(url)} is at the latest schema.")
+    return 0
+
+
+def _cmd_promo_report(args: argparse.Namespace) -> int:
+    url = args.url or get_settings().database_url
+    upgrade(url)
+    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    with session_scope(url) as session:
+        if args.attribute:
+            print(f"Outcomes attributed to {attribute_outcomes(session, now=now)} decisions from orders.")
+        rows = ab_report(session, policy=args.policy, since=args.since)
+    if not rows:
+        print("No offer decisions with known outcomes yet.")
+        return 0
+    print(f"Offers against control at {display_url(url)}" + (f", policy {args.policy}" if args.policy else "") + ":")
+    print(format_report(rows))
+    return 0
+
+
+def _cmd_web(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    config = StorefrontConfig(database_url=args.url or settings.database_url, rasa_url=settings.widget_server_url,
+                              widget_bundle=settings.widget_bundle, identity_secret=settings.identity_secret,
+                              demo_customer_id=settings.demo_customer_id, shop_name=settings.shop_name)
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _cmd_console(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    url = args.url or settings.database_url
+    upgrade(url)
+    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    path = settings.console_demo_login_file
+    with session_scope(url) as session:
+        logins = ensure_demo_staff(session, path=path, now=now,
+                                   agent_teams=(load_config(settings.handoff_config).default_team,))
+    if logins:
+        print(f"Created the demo staff logins (also in {path}, mode 600):")
+        for email, password in logins:
+            print(f"  {email}  {password}")
+    elif path.is_file():
+        print(f"Staff logins exist; the demo ones are in {path}.")
+    config = ConsoleConfig(database_url=url, rasa_url=settings.rasa_url, relay_secret=settings.relay_secret,
+                           bundle=settings.console_bundle,
+                           session=SessionPolicy(idle_s=settings.console_session_idle_s,
+                                                 max_s=settings.console_session_max_s),
+                           cookie_secure=settings.console_cookie_secure, assist_timeout_s=settings.llm_timeout_s,
+                           promo_code_days=settings.promo_code_days, shop_name=settings.shop_name)
+    print(f"Staff console: http://{args.host}:{args.port}/")
+    uvicorn.run(create_console_app(config), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+GROUPS_EPILOG = ("more groups: index (search index: build, sync, info, search), recommender (train, evaluate), "
+                 "llm (fetch, list, serve, smoke); `python -m apps.cli GROUP --help` for each")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the shop's own commands."""
+    parser = argparse.ArgumentParser(prog="python -m apps.cli", description="The shop assistant's command line.",
+                                     epilog=GROUPS_EPILOG)
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{db,promo,web,console,index,recommender,llm}")
+
+    url_help = "SQLAlchemy database URL (default: DATABASE_URL or var/shop.db)"
+
+    db = groups.add_parser("db", help="database schema").add_subparsers(dest="command", required=True)
+    up = db.add_parser("upgrade", help="migrate the database to the latest schema")
+    up.add_argument("--url", help=url_help)
+    up.set_defaults(func=_cmd_db_upgrade)
+
+    promo = groups.add_parser("promo", help="promo engine").add_subparsers(dest="command", required=True)
+    rep = promo.add_parser("report", help="A/B report: each offer against the control group")
+    rep.add_argument("--url", help=url_help)
+    rep.add_argument("--policy", help="only decisions of this policy (uplift, random, ...)")
+    rep.add_argument("--since", type=parse_as_of, default=None, help="only decisions from this date (UTC)")
+    rep.add_argument("--attribute", action="store_true",
+                     help="first fill in outcomes of decisions whose 14-day window has closed, from orders")
+    rep.set_defaults(func=_cmd_promo_report)
+
+    web = groups.add_parser("web", help="serve the demo storefront with the chat widget")
+    web.add_argument("--url", help=url_help)
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    web.set_defaults(func=_cmd_web)
+
+    console = groups.add_parser("console", help="serve the staff console (creates demo staff logins on first run)")
+    console.add_argument("--url", help=url_help)
+    console.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    console.add_argument("--port", type=int, default=8001, help="port (default 8001)")
+    console.set_defaults(func=_cmd_console)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # output piped into `head` etc.: the work is done, stop printing
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+

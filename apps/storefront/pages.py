@@ -1,0 +1,153 @@
+"""The demo storefront app (FastAPI).
+
+Pages: ``/`` (product listing, ``?category=<slug>``), ``/products/<handle>``. Both carry
+the widget's script tag; when the shopper used the demo "sign in", the tag also carries
+the customer id signed with the shop's secret (the Rasa server ignores unsigned ids).
+
+API: ``GET /api/cart?session=<widget session id>`` -> the chat session's cart
+``{"lines": [...], "count": int, "total": "$0.00"}`` (the same cart the assistant's
+"add to cart" writes); ``GET /health``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Form, HTTPException, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from apps.storefront.images import placeholder_svg
+from protocol.identity import sign_customer_id
+from shop.db.engine import session_scope
+from shop.db.schema import Customer
+from shop.services.cart import view_cart
+from shop.services.catalog import (
+    browse_cards,
+    list_categories,
+    product_details,
+    product_id_by_handle,
+)
+
+HERE = Path(__file__).resolve().parent
+SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+HANDLE_RE = re.compile(r"^[a-z0-9-]{1,200}$")
+SIGN_IN_COOKIE = "shop_demo_customer"
+
+
+@dataclass(frozen=True)
+class StorefrontConfig:
+    """``database_url``: the shop database; ``rasa_url``: the Rasa server as the
+    browser reaches it; ``widget_bundle``: the built widget file; ``identity_secret``:
+    signs customer ids for the widget (empty: no sign-in); ``demo_customer_id``: who
+    the demo sign-in signs in as; ``shop_name``: the name the pages show."""
+
+    database_url: str
+    rasa_url: str
+    widget_bundle: Path
+    identity_secret: str = ""
+    demo_customer_id: int = 1
+    shop_name: str = "Ridgeline Outfitters"
+
+
+def _signed_in(request: Request, secret: str) -> int | None:
+    """The customer id of a valid demo sign-in cookie (``<id>.<hmac>``), or ``None``."""
+    value = request.cookies.get(SIGN_IN_COOKIE, "")
+    customer_id, _, sig = value.partition(".")
+    if not secret or not customer_id.isdigit() or sig != sign_customer_id(customer_id, secret):
+        return None
+    return int(customer_id)
+
+
+def create_app(config: StorefrontConfig) -> FastAPI:
+    """The storefront for ``config``; nothing is opened until a request arrives."""
+    app = FastAPI(title=f"{config.shop_name} demo storefront", docs_url=None, redoc_url=None)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    app.mount("/assets", StaticFiles(directory=HERE / "static"), name="assets")
+
+    def page_context(request: Request) -> dict[str, object]:
+        customer_id = _signed_in(request, config.identity_secret)
+        name = None
+        if customer_id is not None:
+            with session_scope(config.database_url) as session:
+                customer = session.get(Customer, customer_id)
+                name = customer.first_name if customer is not None else None
+        widget = {"server": config.rasa_url, "title": f"{config.shop_name} assistant",
+                  "greeting": "Hi! I can find gear, check an order, start a return or find you a deal."}
+        if customer_id is not None and name is not None:
+            widget["customer_id"] = str(customer_id)
+            widget["customer_sig"] = sign_customer_id(str(customer_id), config.identity_secret)
+        return {"request": request, "shop_name": config.shop_name, "customer_name": name, "widget": widget,
+                "can_sign_in": bool(config.identity_secret)}
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request, category: str | None = Query(default=None, max_length=80)) -> HTMLResponse:
+        with session_scope(config.database_url) as session:
+            categories = list_categories(session)
+            known = {slug for slug, _, _ in categories}
+            chosen = category if category in known else None
+            cards = browse_cards(session, category=chosen, limit=24)
+        return templates.TemplateResponse(request, "index.html", {
+            **page_context(request), "cards": cards, "categories": categories, "category": chosen})
+
+    @app.get("/products/{handle}", response_class=HTMLResponse)
+    def product(request: Request, handle: str) -> HTMLResponse:
+        if not HANDLE_RE.match(handle):
+            raise HTTPException(404, "No such product.")
+        with session_scope(config.database_url) as session:
+            product_id = product_id_by_handle(session, handle=handle)
+            details = product_details(session, product_id=product_id) if product_id is not None else None
+        if details is None:
+            raise HTTPException(404, "No such product.")
+        return templates.TemplateResponse(request, "product.html", {**page_context(request), "details": details})
+
+    @app.post("/demo/sign-in")
+    def sign_in(next: str = Form(default="/")) -> RedirectResponse:
+        target = next if next.startswith("/") and not next.startswith("//") else "/"
+        out = RedirectResponse(target, status_code=303)
+        if config.identity_secret:
+            cid = str(config.demo_customer_id)
+            out.set_cookie(SIGN_IN_COOKIE, f"{cid}.{sign_customer_id(cid, config.identity_secret)}",
+                           httponly=True, samesite="lax", max_age=7 * 24 * 3600)
+        return out
+
+    @app.post("/demo/sign-out")
+    def sign_out(next: str = Form(default="/")) -> RedirectResponse:
+        target = next if next.startswith("/") and not next.startswith("//") else "/"
+        out = RedirectResponse(target, status_code=303)
+        out.delete_cookie(SIGN_IN_COOKIE)
+        return out
+
+    @app.get("/api/cart")
+    def cart(session: str = Query(min_length=1, max_length=64)) -> JSONResponse:
+        if not SESSION_RE.match(session):
+            return JSONResponse({"error": "'session' must be 8-64 letters, digits, '_' or '-'."}, status_code=400)
+        with session_scope(config.database_url) as db:
+            view = view_cart(db, session_id=session)
+        return JSONResponse({"lines": [asdict(line) for line in view.lines], "count": view.count, "total": view.total},
+                            headers={"Cache-Control": "no-store"})
+
+    @app.get("/widget/shop-assistant.js")
+    def widget_bundle() -> Response:
+        if not config.widget_bundle.is_file():
+            return Response("console.error('shop-assistant widget is not built: run make widget');",
+                            media_type="text/javascript", status_code=503)
+        return FileResponse(config.widget_bundle, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"})
+
+    @app.get("/static/products/{name}")
+    def product_image(name: str) -> Response:
+        handle = name.removesuffix(".svg")
+        if not name.endswith(".svg") or not HANDLE_RE.match(handle):
+            raise HTTPException(404, "No such image.")
+        return Response(placeholder_svg(handle), media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

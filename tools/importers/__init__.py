@@ -1,0 +1,1 @@
+"""Importers of the files shops have (catalog CSV exports)."""

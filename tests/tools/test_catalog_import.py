@@ -18,6 +18,7 @@ import tools.importers.catalog as ci
 from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Brand, Category, Product, ProductVariant
+from tests.paths import FIXTURES, ROOT
 from tools.demo.generate import generate_demo_shop
 from tools.importers.catalog import (
     SHOPIFY,
@@ -31,11 +32,10 @@ from tools.importers.catalog import (
     strip_html,
 )
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHOPIFY_CSV = FIXTURES / "shopify_products.csv"
 CUSTOM_CSV = FIXTURES / "custom_products.csv"
 CUSTOM_MAPPING = FIXTURES / "custom_mapping.yml"
-REPO = Path(__file__).resolve().parent.parent
+REPO = ROOT
 NOW = datetime(2026, 11, 20, 12, 0)
 TEE_TITLE = "Robert'); DROP TABLE products;-- Trail Tee 🏔️😀"
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
 from actions.intent_labels import INTENT_LABELS
+from tests.paths import ROOT
 from tools.demo import vocab
 
-ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = yaml.safe_load((ROOT / "bot" / "domain.yml").read_text())
 
 

@@ -33,6 +33,7 @@ from shop.db.schema import (
 )
 from shop.services.orders import cancel_order, lookup_order, verify_order
 from shop.services.returns import item_eligibility
+from tests.paths import ROOT
 from tools.demo import vocab
 from tools.demo.generate import (
     PERSONA_EMAIL,
@@ -44,7 +45,7 @@ from tools.demo.generate import (
 
 AS_OF = datetime(2026, 11, 20, 9, 30)
 SMALL = 0.02
-REPO = Path(__file__).resolve().parent.parent
+REPO = ROOT
 PIPELINE = ("pending", "processing", "shipped", "delivered")
 ALL_TABLES = (Category, Brand, Product, ProductVariant, Customer, Order, OrderItem, OrderStatusEvent,
               Return, Review, Interaction, Policy)

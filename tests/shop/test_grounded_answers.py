@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from langchain_core.messages import BaseMessage
@@ -23,11 +22,12 @@ from shop.db.migrate import upgrade
 from shop.db.schema import Product
 from shop.services import grounded
 from shop.services.catalog import ProductDetails, product_details
+from tests.paths import DATA
 from tools.demo.generate import generate_demo_shop
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
 ADVERSARIAL = [
-    line.strip() for line in (Path(__file__).parent / "data" / "adversarial_messages.txt").read_text().splitlines()
+    line.strip() for line in (DATA / "adversarial_messages.txt").read_text().splitlines()
     if line.strip() and not line.startswith("#")
 ]
 

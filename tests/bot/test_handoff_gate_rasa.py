@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
+
 RASA_PY = ROOT / ".venv" / "rasa" / "bin" / "python"
 
 pytestmark = pytest.mark.rasa
@@ -60,7 +60,8 @@ async def main():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-    from bot import handoff_gate, settings
+    from bot import bot_settings as settings
+    from bot import handoff_gate
     results = {}
     for kind in ("agent", "bot", "error", "slow", "garbled", "unreachable"):
         base = f"http://127.0.0.1:{closed}" if kind == "unreachable" else f"http://127.0.0.1:{port}/{kind}"

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from actions.handoff_api import RecentScores, access_refused, gate_step, read_inbound
-from bot import handoff_protocol as hp
+from protocol import handoff as hp
 from shop.db.engine import session_scope
 from shop.db.schema import Handoff, HandoffMessage, StaffUser
 from shop.handoff import relay

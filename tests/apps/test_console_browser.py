@@ -28,10 +28,10 @@ from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import HandoffMessage
 from shop.handoff import service as handoffs
+from tests.paths import ROOT
 from tests.test_console import _free_port
 from tools.demo.generate import generate_demo_shop
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 BUNDLE = ROOT / "web" / "dist" / "console.js"
 PASSWORD = "browser test password"

@@ -36,18 +36,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bench.turn_latency import percentile  # noqa: E402
-from shop.assist import replies  # noqa: E402
-from shop.db.engine import session_scope  # noqa: E402
-from shop.db.migrate import upgrade  # noqa: E402
-from shop.db.schema import Customer, Order, Return  # noqa: E402
-from shop.handoff.service import record_message, start_handoff  # noqa: E402
-from shop.services.llm import build_runner, local_server  # noqa: E402
-from shop.services.recommendations import get_model_holder  # noqa: E402
-from shop.settings import Settings, get_settings  # noqa: E402
+from bench.turn_latency import percentile
+from shop.assist import suggested_replies as replies
+from shop.db.engine import session_scope
+from shop.db.migrate import upgrade
+from shop.db.schema import Customer, Order, Return
+from shop.handoff.service import record_message, start_handoff
+from shop.services.llm import build_runner, local_server
+from shop.services.recommendations import get_model_holder
+from shop.settings import Settings, get_settings
 
 
 def _customer_with(session: Session, *, status: str, skip: int) -> tuple[Customer, Order] | None:

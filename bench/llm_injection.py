@@ -18,17 +18,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import re  # noqa: E402
+import re
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from models.llm.verify import unsupported  # noqa: E402
-from shop.db.engine import session_scope  # noqa: E402
-from shop.db.schema import Product  # noqa: E402
-from shop.services import grounded  # noqa: E402
-from shop.services.catalog import product_details  # noqa: E402
-from shop.services.llm import build_runner, local_server  # noqa: E402
-from shop.settings import get_settings  # noqa: E402
+from models.llm.verify import unsupported
+from shop.db.engine import session_scope
+from shop.db.schema import Product
+from shop.services import grounded
+from shop.services.catalog import product_details
+from shop.services.llm import build_runner, local_server
+from shop.settings import get_settings
 
 # what the hostile messages try to make the assistant say (money not followed by more digits)
 BAD = re.compile(r"\b(?:90|50|70|80|30|25|15|100)\s?%|\$(?:1|1\.00|5|9\.99|20|49|100|3\.50|50|0)(?![\d.,]*\d)|"

@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shop.db.engine import get_engine, session_scope  # noqa: E402
-from shop.db.migrate import upgrade  # noqa: E402
-from shop.promo.report import ab_report, format_report  # noqa: E402
-from tools.demo.generate import generate_demo_shop  # noqa: E402
-from tools.demo.promo_simulation import simulate  # noqa: E402
+from shop.db.engine import get_engine, session_scope
+from shop.db.migrate import upgrade
+from shop.promo.report import ab_report, format_report
+from tools.demo.generate import generate_demo_shop
+from tools.demo.promo_simulation import simulate
 
 NOW = datetime(2026, 11, 20)
 
@@ -52,7 +52,7 @@ def main() -> int:
     for seed, r in rows:
         by_seed.setdefault(seed, {})[r.policy] = r.per_1000
     ratios = [v["uplift (exploration 1)"] / v["random"] for v in by_seed.values() if v.get("random")]
-    print(f"\nuplift (Thompson) / random, extra conversions per $1,000: "
+    print("\nuplift (Thompson) / random, extra conversions per $1,000: "
           + ", ".join(f"{x:.2f}x" for x in ratios))
     return 0
 

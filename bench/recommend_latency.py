@@ -21,16 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from bench.turn_latency import percentile  # noqa: E402
-from models.recsys.artifact import current_version, load_artifact  # noqa: E402
-from models.recsys.serving import ModelHolder  # noqa: E402
-from shop.db.engine import session_scope  # noqa: E402
-from shop.db.schema import Customer, Interaction, Product  # noqa: E402
-from shop.services.recommendations import recommend_products  # noqa: E402
-from shop.services.search.query import SearchQuery  # noqa: E402
-from shop.settings import get_settings  # noqa: E402
+from bench.turn_latency import percentile
+from models.recsys.artifact import current_version, load_artifact
+from models.recsys.serving import ModelHolder
+from shop.db.engine import session_scope
+from shop.db.schema import Customer, Interaction, Product
+from shop.services.recommendations import recommend_products
+from shop.services.search.query import SearchQuery
+from shop.settings import get_settings
 
 
 def main() -> int:

@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shop.handoff.handoff_config import load_config  # noqa: E402
-from shop.handoff.sentiment import score, sustained_negative  # noqa: E402
-from shop.settings import get_settings  # noqa: E402
+from shop.handoff.handoff_config import load_config
+from shop.handoff.sentiment import score, sustained_negative
+from shop.settings import get_settings
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "sentiment_labelled.tsv"
 THRESHOLDS = (-0.2, -0.3, -0.4, -0.5, -0.6)

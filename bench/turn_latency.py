@@ -30,13 +30,13 @@ from shop.settings import get_settings
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import select
 
-from shop.db.engine import session_scope  # noqa: E402
-from shop.db.migrate import upgrade  # noqa: E402
-from shop.db.schema import Customer, Order  # noqa: E402
-from tests.stack import RunningStack, missing_prerequisites, new_sender  # noqa: E402
-from tools.demo.generate import generate_demo_shop  # noqa: E402
+from shop.db.engine import session_scope
+from shop.db.migrate import upgrade
+from shop.db.schema import Customer, Order
+from tests.stack import RunningStack, missing_prerequisites, new_sender
+from tools.demo.generate import generate_demo_shop
 
 
 def percentile(values: list[float], q: float) -> float:

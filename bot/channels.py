@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -71,7 +72,7 @@ class SafeRestInput(RestInput):
                 await on_new_message(
                     UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
                 )
-            except Exception:  # noqa: BLE001 - the channel must answer whatever the dialogue raised
+            except Exception:
                 logger.exception("message from %s failed", sender)
                 return response.json(
                     [{"recipient_id": sender, "text": "Sorry, something went wrong on my side. Please try again."}]
@@ -181,7 +182,7 @@ class ShopSocketIOInput(SocketIOInput):
                 metadata = verified_metadata(data.get("metadata"), secret=settings.identity_secret)
                 await on_new_message(UserMessage(text, output, session_id, input_channel=self.name(),
                                                  metadata=metadata))
-            except Exception:  # noqa: BLE001 - the shopper must get an answer whatever the dialogue raised
+            except Exception:
                 logger.exception("socket.io message from %s failed", session_id)
                 await output.send_response(session_id, {"text": "Sorry, something went wrong on my side. Please try again."})
             finally:

@@ -98,7 +98,7 @@ async def conversation_history(sender_id: str) -> list[dict[str, Any]]:
         return []
     try:
         tracker = await store.retrieve(sender_id)
-    except Exception as exc:  # noqa: BLE001 - any tracker store backend; history is optional
+    except Exception as exc:
         logger.warning("handoff gate: could not read the history of %s: %s", sender_id, exc)
         return []
     return history_from_events(tracker.applied_events()) if tracker is not None else []

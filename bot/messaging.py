@@ -289,7 +289,7 @@ class _ShopMessagingInput:
             return
         try:
             await on_new_message(UserMessage(text, out, inbound.sender, input_channel=self.name(), metadata={}))
-        except Exception:  # noqa: BLE001 - the dialogue may raise anything; the shopper gets an apology
+        except Exception:
             logger.exception("%s message from %s failed", self.label, inbound.sender)
             await out.send_text_message(inbound.sender, SORRY)
             return

@@ -26,11 +26,7 @@ from pathlib import Path
 KEYWORD_FILE = "keyword.sqlite"
 MAX_QUERY_TOKENS = 24
 WEIGHTS = (8.0, 10.0, 1.0)  # title, sku, body
-FUNCTION_WORDS = frozenset("""
-    a an and any are as at be by can do does for from got have i im in is it its looking me my need
-    of on or our please pls show some something that the their there these this those to want wanna
-    what which who with you your i'm
-""".split())
+FUNCTION_WORDS = frozenset(["a", "an", "and", "any", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "got", "have", "i", "im", "in", "is", "it", "its", "looking", "me", "my", "need", "of", "on", "or", "our", "please", "pls", "show", "some", "something", "that", "the", "their", "there", "these", "this", "those", "to", "want", "wanna", "what", "which", "who", "with", "you", "your", "i'm"])
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 

@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scripts.clinc_oos import EXCLUDED_INTENTS  # noqa: E402  (shared exclusion list)
+from scripts.clinc_oos import EXCLUDED_INTENTS
 
 OOS = {"out_of_scope", "nlu_fallback"}
 

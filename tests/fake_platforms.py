@@ -114,7 +114,7 @@ class FakePlatforms:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, payload = fake.handle(self.path, dict(self.headers.items()), raw)
                 data = json.dumps(payload).encode()
@@ -124,7 +124,7 @@ class FakePlatforms:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST  # noqa: N815 - getMe etc. may come as GET
+            do_GET = do_POST
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -71,7 +71,7 @@ class RunningStack:
         return env
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(self.workdir / f"{name}.log", "wb")
         self._procs.append(subprocess.Popen(args, cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT))
 
     def _wait(self, url: str, name: str, timeout_s: float) -> None:

@@ -120,7 +120,7 @@ def start_server(config: ServerConfig, *, log_path: Path | None = None) -> subpr
         raise FileNotFoundError(f"{config.binary} is missing: run `make llm-server`")
     if not Path(config.model_path).exists():
         raise FileNotFoundError(f"{config.model_path} is missing: run `make llm`")
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed by the caller's process end
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     return subprocess.Popen(server_command(config), stdout=out, stderr=subprocess.STDOUT,
                             preexec_fn=_child_setup(config.niceness), start_new_session=False)
 

@@ -204,7 +204,7 @@ def fake_relay() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     seen: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             refused = hp.relay_refusal(body, self.headers.get(hp.SIGNATURE_HEADER), secret=SECRET)
             if refused:

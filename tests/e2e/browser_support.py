@@ -41,7 +41,7 @@ class Server:
         self.log = log
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
         full_env.update(PYTHONPATH=str(ROOT), **env)
-        self._out = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self._out = open(log, "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "apps.cli", *args, "--port", str(port)], cwd=ROOT,
                                      env=full_env, stdout=self._out, stderr=subprocess.STDOUT)
 

@@ -20,7 +20,7 @@ import pytest
 
 from tests.e2e.browser_support import Server, browser_missing, run_node
 from tests.e2e.conftest import E2E_LLM, E2E_RELAY_SECRET
-from tests.e2e.test_browser import storefront  # noqa: F401 - the storefront fixture
+from tests.e2e.test_browser import storefront
 from tests.e2e.test_messaging import Telegram
 from tests.fake_platforms import FakePlatforms
 from tests.stack import RunningStack
@@ -52,7 +52,7 @@ def console(stack: RunningStack, e2e_db_url: str, e2e_workdir: Path, e2e_handoff
         server.stop()
 
 
-def test_shopper_to_agent_and_back_in_chromium(stack: RunningStack, storefront: str,  # noqa: F811
+def test_shopper_to_agent_and_back_in_chromium(stack: RunningStack, storefront: str,
                                                console: tuple[str, str, str], tmp_path: Path) -> None:
     reason = browser_missing()
     if reason:

@@ -215,7 +215,7 @@ def test_openai_compatible_endpoint_over_real_http() -> None:
     seen: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
             reply = {"choices": [{"message": {"role": "assistant", "content": "It is $129.99."}}],

@@ -184,7 +184,7 @@ def test_a_dead_server_is_a_model_server_error_and_a_quick_template() -> None:
 
 
 class _Garbage(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = b'{"choices": "not a list"}' if "bad" in self.path else b"<html>oops"
         self.send_response(200)

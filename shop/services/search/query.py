@@ -25,11 +25,7 @@ MAX_QUERY_CHARS = 500
 RELAX_ORDER = ("keywords", "use_case", "colour", "size", "brand", "price", "gender")
 
 STOPWORDS = frozenset(
-    "a an and any are at be can do does for from got have i im in is it looking me my need "
-    "of on or please pls show some something that the there this to want wanna with you your "
-    "under over below above less more than between cheap cheaper usd dollars bucks size sizes "
-    "colour color mens men womens women ladies guys unisex one ones what which who how find get "
-    "buy shop store new good nice best".split()
+    ["a", "an", "and", "any", "are", "at", "be", "can", "do", "does", "for", "from", "got", "have", "i", "im", "in", "is", "it", "looking", "me", "my", "need", "of", "on", "or", "please", "pls", "show", "some", "something", "that", "the", "there", "this", "to", "want", "wanna", "with", "you", "your", "under", "over", "below", "above", "less", "more", "than", "between", "cheap", "cheaper", "usd", "dollars", "bucks", "size", "sizes", "colour", "color", "mens", "men", "womens", "women", "ladies", "guys", "unisex", "one", "ones", "what", "which", "who", "how", "find", "get", "buy", "shop", "store", "new", "good", "nice", "best"]
 )
 
 
@@ -105,9 +101,7 @@ def keywords(text: str) -> list[str]:
 
 
 POINTER_WORDS = frozenset(
-    "tell about more details detail info information describe description product item products items "
-    "it its this that these those them first second third fourth fifth last number option options "
-    "other another same compare again please thanks".split()
+    ["tell", "about", "more", "details", "detail", "info", "information", "describe", "description", "product", "item", "products", "items", "it", "its", "this", "that", "these", "those", "them", "first", "second", "third", "fourth", "fifth", "last", "number", "option", "options", "other", "another", "same", "compare", "again", "please", "thanks"]
 )
 
 

@@ -25,6 +25,7 @@ import time
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -141,7 +142,7 @@ class LLMRunner:
     def _run(self, messages: list[BaseMessage], max_tokens: int | None) -> Generation:
         started = time.perf_counter()
         try:
-            kwargs = {"max_tokens": max_tokens} if max_tokens else {}
+            kwargs: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens else {}
             result = self.model.generate([messages], **kwargs)
         finally:
             with self._lock:

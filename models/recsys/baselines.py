@@ -19,10 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from models.recsys.interaction_log import InteractionLog
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class ItemSpace:
 
 
 def user_item_matrix(train: InteractionLog, items: ItemSpace, *,
-                     kind_weights: Mapping[str, float] | None = None) -> tuple[object, dict[int, int]]:
+                     kind_weights: Mapping[str, float] | None = None) -> tuple[csr_matrix, dict[int, int]]:
     """CSR ``(users, items)`` float32 of summed event weights, and user id -> row."""
     from scipy.sparse import csr_matrix
 
@@ -110,6 +114,10 @@ class Popularity(Recommender):
 class _HistoryModel(Recommender):
     """A model that scores from the user's training history row, with popularity for
     users who have none (and as a tiny tie-breaker for everyone)."""
+
+    history: csr_matrix  # (users, items) summed event weights, rows as in ``rows``
+    rows: dict[int, int]  # user id -> row of ``history``
+    popularity: np.ndarray
 
     def _fit_history(self, train: InteractionLog, items: ItemSpace) -> None:
         self.items = items
@@ -185,18 +193,27 @@ class ItemKNN(_HistoryModel):
         return self._combine(users, lambda rows: (self.history[rows] @ self.similarity).toarray())
 
 
+class _Factorisation(Protocol):
+    """What :class:`_ImplicitModel` uses of an ``implicit`` model."""
+
+    user_factors: np.ndarray
+    item_factors: np.ndarray
+
+    def fit(self, user_items: csr_matrix, *, show_progress: bool) -> None: ...
+
+
 class _ImplicitModel(_HistoryModel):
     """Shared code of the ``implicit`` library's factorisation models."""
 
-    def _factors(self, make: Callable[[], object], train: InteractionLog, items: ItemSpace) -> None:
+    def _factors(self, make: Callable[[], _Factorisation], train: InteractionLog, items: ItemSpace) -> None:
         from threadpoolctl import threadpool_limits
 
         self._fit_history(train, items)
         with threadpool_limits(1, "blas"):  # implicit runs its own threads; BLAS ones fight them
             model = make()
-            model.fit(self.history, show_progress=False)  # type: ignore[attr-defined]
-        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)  # type: ignore[attr-defined]
-        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)  # type: ignore[attr-defined]
+            model.fit(self.history, show_progress=False)
+        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
 
     def score(self, users: Sequence[int]) -> np.ndarray:
         return self._combine(users, lambda rows: self.user_factors[rows] @ self.item_factors.T)

@@ -12,11 +12,15 @@ Events within ``session_gap_s`` before the predicted basket are left out, as in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models.recsys.baselines import ItemSpace
 from models.recsys.interaction_log import PURCHASE, InteractionLog
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Examples:
     ``targets``: per example, the item columns of the basket; ``times``: when the
     basket was bought."""
 
-    histories: object
+    histories: csr_matrix
     users: np.ndarray
     targets: list[np.ndarray]
     times: np.ndarray
@@ -49,7 +53,7 @@ def _baskets(log: InteractionLog) -> dict[int, list[tuple[float, int, np.ndarray
 
 
 def history_matrix(log: InteractionLog, items: ItemSpace, users: list[int], at: list[float], *,
-                   decay: float = 0.9, session_gap_s: float = 0.0) -> object:
+                   decay: float = 0.9, session_gap_s: float = 0.0) -> csr_matrix:
     """CSR ``(len(users), items)``: each user's weighted history before ``at[i] -
     session_gap_s`` (see the module doc)."""
     from scipy.sparse import csr_matrix

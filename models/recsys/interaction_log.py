@@ -194,7 +194,7 @@ def from_csv(path: str | Path, mapping: ColumnMapping, *, limit: int | None = No
         missing = [c for c in wanted if c not in header]
         if missing:
             raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; the file has {', '.join(header)}")
-        rows = []
+        rows: list[tuple[int, int, float, str, int]] = []
         for line, record in enumerate(reader, start=2):
             if limit is not None and len(rows) >= limit:
                 break

@@ -28,6 +28,7 @@ import copy
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -39,12 +40,27 @@ from models.recsys.histories import (
     next_basket_examples,
 )
 from models.recsys.interaction_log import KINDS, PURCHASE, InteractionLog
-from models.recsys.split import leave_last_basket_out
-from retrieval.index import build_vector_index
+from models.recsys.split import Split, leave_last_basket_out
+from retrieval.index import VectorIndex, build_vector_index
 from shop.db.schema import Product
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sqlalchemy.orm import Session
 
 FEATURES = ("tower", "text", "history", "bought", "popularity", "rebuy_rate", "category", "brand", "price_fit",
             "history_size", "basket_share", "bought_recently", "baskets")
+
+
+class _Pack(TypedDict):
+    """What the features need of each user's past (see :meth:`PreferenceModel._pack`):
+    CSR ``(users, items)`` matrices and ``(users,)`` basket counts."""
+
+    history: csr_matrix
+    bought: csr_matrix
+    recent: csr_matrix
+    baskets: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -94,7 +110,7 @@ class _Towers:
         h = histories @ items
         return self.torch.nn.functional.normalize(self.user(h), dim=1)
 
-    def fit(self, histories: object, targets: list[np.ndarray], *, epochs: int, batch: int, lr: float,
+    def fit(self, histories: csr_matrix, targets: list[np.ndarray], *, epochs: int, batch: int, lr: float,
             scale: float, seed: int, progress: bool) -> list[float]:
         torch = self.torch
         opt = torch.optim.Adam(self.parameters(), lr=lr)
@@ -153,7 +169,7 @@ class TowerParams:
     user_b: np.ndarray
     proj: np.ndarray | None
 
-    def users(self, histories: object) -> np.ndarray:
+    def users(self, histories: csr_matrix | np.ndarray) -> np.ndarray:
         """Normalised user vectors ``(rows, dim)`` for CSR ``histories`` ``(rows, n_items)``."""
         h = np.asarray(histories.todense() if hasattr(histories, "todense") else histories, dtype=np.float32)
         h = h / np.maximum(h.sum(axis=1, keepdims=True), 1e-6)
@@ -198,6 +214,15 @@ class PreferenceModel(Recommender):
 
     name = "preference (two-tower + ranker)"
 
+    # set by fit (or load)
+    text: np.ndarray | None  # (items, text_dim) item text vectors, None without item_vectors
+    meta: ItemMeta | None
+    towers: TowerParams
+    context: dict[str, np.ndarray]  # see _context
+    ranker: HistGradientBoostingClassifier
+    ranker_examples: tuple[int, int]  # (rows, positives) the ranker learnt from
+    train_log: InteractionLog
+
     def __init__(self, item_vectors: Mapping[int, np.ndarray] | None = None, *, meta_facts:
                  Mapping[int, tuple[int, int, float]] | None = None, dim: int = 64, epochs: int = 8,
                  batch: int = 256, lr: float = 0.01, scale: float = 20.0, candidates: int = 100,
@@ -214,7 +239,7 @@ class PreferenceModel(Recommender):
         self.progress = progress
         self.label_baskets = label_baskets
         self.losses: list[float] = []
-        self._vector_index = None
+        self._vector_index: VectorIndex | None = None
 
     # ------------------------------------------------------------------ fit
 
@@ -246,7 +271,7 @@ class PreferenceModel(Recommender):
         # 1. the ranker learns from each user's last ``label_baskets`` training baskets,
         #    each seen through the history before it, with towers trained on what came
         #    before all of them
-        levels = []
+        levels: list[Split] = []
         inner = train
         for _ in range(self.label_baskets):
             split = leave_last_basket_out(inner, session_gap_s=self.session_gap_s)
@@ -262,7 +287,8 @@ class PreferenceModel(Recommender):
             pack = self._pack(train, items, users, [split.cutoffs[u] for u in users], self.session_gap_s)
             for start in range(0, len(users), 512):
                 chunk = slice(start, start + 512)
-                part = {k: v[chunk] for k, v in pack.items()}
+                part = _Pack(history=pack["history"][chunk], bought=pack["bought"][chunk],
+                             recent=pack["recent"][chunk], baskets=pack["baskets"][chunk])
                 cands, feats = self._features(towers, part, context)
                 for row, user in enumerate(users[chunk]):
                     target = items.columns(np.fromiter(split.targets[user], dtype=np.int64))
@@ -283,17 +309,17 @@ class PreferenceModel(Recommender):
         return self
 
     def _pack(self, log: InteractionLog, items: ItemSpace, users: Sequence[int], at: Sequence[float],
-              gap: float) -> dict[str, object]:
+              gap: float) -> _Pack:
         """What the features need of each user's past before ``at``: the decayed history,
         purchases per item, a fast-decaying purchase weight, and the basket count."""
         purchases = log.purchases()
         users, at = list(users), list(at)
-        return {
-            "history": history_matrix(log, items, users, at, decay=self.decay, session_gap_s=gap),
-            "bought": history_matrix(purchases, items, users, at, decay=1.0, session_gap_s=gap),
-            "recent": history_matrix(purchases, items, users, at, decay=0.5, session_gap_s=gap),
-            "baskets": basket_counts(log, users, at, session_gap_s=gap),
-        }
+        return _Pack(
+            history=history_matrix(log, items, users, at, decay=self.decay, session_gap_s=gap),
+            bought=history_matrix(purchases, items, users, at, decay=1.0, session_gap_s=gap),
+            recent=history_matrix(purchases, items, users, at, decay=0.5, session_gap_s=gap),
+            baskets=basket_counts(log, users, at, session_gap_s=gap),
+        )
 
     def _context(self, log: InteractionLog, items: ItemSpace) -> dict[str, np.ndarray]:
         """Per-item facts from ``log``: popularity and re-buy rate."""
@@ -315,7 +341,7 @@ class PreferenceModel(Recommender):
 
     # ------------------------------------------------------------------ features
 
-    def _features(self, towers: TowerParams, pack: dict[str, object], context: dict[str, np.ndarray], *,
+    def _features(self, towers: TowerParams, pack: _Pack, context: dict[str, np.ndarray], *,
                   allowed: np.ndarray | None = None, retrieve: bool = False
                   ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Candidates (item columns) and their feature rows, per user of ``pack`` (see
@@ -335,9 +361,8 @@ class PreferenceModel(Recommender):
                 masked[:, allowed] = scores_all[:, allowed]
                 scores_all = masked
             tower_top = [np.argpartition(-s, k - 1)[:k] if k > 0 else np.zeros(0, np.int64) for s in scores_all]
-        profiles = None
-        if self.text is not None:
-            profiles = _normalise(np.asarray(histories @ self.text, dtype=np.float32))
+        text = self.text
+        profiles = _normalise(np.asarray(histories @ text, dtype=np.float32)) if text is not None else None
         cands_out, feats_out = [], []
         for row in range(histories.shape[0]):
             hist = histories[row]
@@ -350,7 +375,7 @@ class PreferenceModel(Recommender):
             total = float(hist.data.sum())
             f = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
             f[:, 0] = towers.standardised(user_vecs[row], towers.items[cands] @ user_vecs[row])
-            f[:, 1] = self.text[cands] @ profiles[row] if profiles is not None else 0.0
+            f[:, 1] = text[cands] @ profiles[row] if text is not None and profiles is not None else 0.0
             f[:, 2] = np.log1p(hist_w)
             f[:, 3] = np.log1p(bought_n)
             f[:, 4] = context["popularity"][cands]
@@ -466,11 +491,10 @@ class PreferenceModel(Recommender):
 
     # ------------------------------------------------------------------ serving helpers
 
-    def vector_index(self) -> object:
+    def vector_index(self) -> VectorIndex:
         """The item tower in a FAISS index (ids are item columns; exact below 100k
         items, IVF above), built on first use."""
         if self._vector_index is None:
-
             self._vector_index = build_vector_index(self.towers.items, np.arange(len(self.items), dtype=np.int64))
         return self._vector_index
 
@@ -527,7 +551,8 @@ class PreferenceModel(Recommender):
             arrays["text"] = self.text
         if self.meta is not None:
             arrays.update(meta_category=self.meta.category, meta_brand=self.meta.brand, meta_price=self.meta.price)
-        np.savez(directory / "arrays.npz", **arrays)
+        # allow_pickle=True is numpy's default, spelled out so no key of ``arrays`` can be taken for it
+        np.savez(directory / "arrays.npz", allow_pickle=True, **arrays)
         with open(directory / "ranker.pkl", "wb") as fh:
             pickle.dump(self.ranker, fh, protocol=pickle.HIGHEST_PROTOCOL)
         return [directory / "arrays.npz", directory / "ranker.pkl"]
@@ -543,7 +568,8 @@ class PreferenceModel(Recommender):
         ranker is a pickle (:mod:`models.recsys.artifact` checks their SHA-256 first)."""
         import pickle
 
-        model = cls(**{k: v for k, v in hyperparameters.items()})
+        params: dict[str, Any] = dict(hyperparameters)  # __init__'s keywords, as hyperparameters() wrote them
+        model = cls(**params)
         with np.load(directory / "arrays.npz") as data:
             a = {k: data[k] for k in data.files}
         model.items = ItemSpace.of(a["item_ids"])
@@ -558,10 +584,9 @@ class PreferenceModel(Recommender):
         return model
 
 
-def demo_item_facts(session: object) -> dict[int, tuple[int, int, float]]:
+def demo_item_facts(session: Session) -> dict[int, tuple[int, int, float]]:
     """product id -> (category id, brand id, price in cents) from the shop database."""
     from sqlalchemy import select
-
 
     rows = session.execute(select(Product.id, Product.category_id, Product.brand_id, Product.price_cents)).all()
     return {int(p): (int(c) if c is not None else -1, int(b) if b is not None else -1, float(price))

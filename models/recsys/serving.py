@@ -74,7 +74,9 @@ class ModelHolder:
             return  # a load is under way: keep serving the current model meanwhile
         self._checked_at = now
         version = current_version(self.root)
-        if version is None or version in self._refused or (not first and self._served.version == version):
+        served = self._served  # not None unless ``first``: it never goes back to None
+        if version is None or version in self._refused or (
+                not first and served is not None and served.version == version):
             self._lock.release()
             return
         if first:  # nothing to serve meanwhile: this request waits for the load

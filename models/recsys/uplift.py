@@ -75,7 +75,8 @@ class UpliftModel:
 
     def conversion(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Predicted conversion probability of every arm, control included; each ``(n,)``."""
-        assert self.scaler is not None, "fit first"
+        if self.scaler is None:
+            raise RuntimeError("UpliftModel is not fitted: call fit() first")
         Z = self.scaler.transform(np.asarray(X, dtype=np.float64))
         return {arm: self._p(arm, Z) for arm in self.models}
 

@@ -166,14 +166,14 @@ def test_sku_of_another_product_is_rejected(db_url: str) -> None:
 
 
 def test_database_error_on_one_product_does_not_abort_the_import(db_url: str, monkeypatch) -> None:
-    real_write = ci._write_product
+    real_write = ci.write_product
 
     def flaky_write(session, parsed, **kwargs):  # type: ignore[no-untyped-def]
         real_write(session, parsed, **kwargs)
         if parsed.handle == "urban-zip-hoodie":
             raise IntegrityError("INSERT ...", {}, Exception("simulated constraint failure"))
 
-    monkeypatch.setattr(ci, "_write_product", flaky_write)
+    monkeypatch.setattr(ci, "write_product", flaky_write)
     report = _import(db_url)
     assert report.products_created == 5
     refused = [r for r in report.rejected if r.handle == "urban-zip-hoodie" and "database refused" in r.reason]

@@ -54,7 +54,8 @@ _LEVEL_UPLIFT = {
 _BASKET = {"budget": 6_000, "mid": 10_000, "premium": 16_000}
 
 
-def true_response(profile: CustomerProfile, *, kind: str | None, categories: tuple[str, ...] = ()) -> tuple[float, float]:
+def true_response(profile: CustomerProfile, *, kind: str | None,
+                  categories: tuple[str, ...] = ()) -> tuple[float, float]:
     """``(base, uplift)``: the chance this customer buys within 14 days with no offer,
     and what ``kind`` of offer (``None``: control) adds. Hidden: the demo's truth."""
     base = min(0.45, 0.03 + 0.05 * profile.activity)
@@ -73,7 +74,8 @@ def basket_cents(profile: CustomerProfile, rng: random.Random) -> int:
     return int(_BASKET[profile.price_level] * rng.uniform(0.6, 1.6))
 
 
-def generate_offers(session: Session, *, seed: int, as_of: datetime, truth: dict[int, CustomerProfile]) -> dict[str, int]:
+def generate_offers(session: Session, *, seed: int, as_of: datetime,
+                    truth: dict[int, CustomerProfile]) -> dict[str, int]:
     """Add the demo offers, product costs and the logged history (see module docstring);
     returns row counts. Deterministic for a given ``seed`` and shop."""
     rng = random.Random(seed * 7919 + 17)
@@ -89,7 +91,9 @@ def generate_offers(session: Session, *, seed: int, as_of: datetime, truth: dict
         session.add(offer)
         offers.append((offer, spec))
     session.flush()
-    customers = session.scalars(select(Customer.id).where(Customer.marketing_opt_in.is_(True)).order_by(Customer.id)).all()
+    customers = session.scalars(
+        select(Customer.id).where(Customer.marketing_opt_in.is_(True)).order_by(Customer.id)
+    ).all()
     events = []
     for cid in customers:
         profile = truth.get(cid)

@@ -33,7 +33,7 @@ from shop.db.migrate import upgrade
 from shop.db.schema import Customer, Order
 from shop.settings import get_settings
 from tools.demo.generate import clear_shop, generate_demo_shop, shop_product_count
-from tools.importers.catalog import CatalogImportError, import_csv_file, load_mapping
+from tools.importers.catalog_import import CatalogImportError, import_csv_file, load_mapping
 
 
 def _print_persona_orders(session: Session) -> None:

@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import tools.importers.catalog as ci
+import tools.importers.catalog_import as ci
 from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Brand, Category, Product, ProductVariant
 from tests.paths import FIXTURES, ROOT
 from tools.demo.generate import generate_demo_shop
-from tools.importers.catalog import (
+from tools.importers.catalog_import import (
     SHOPIFY,
     CatalogImportError,
     ColumnMapping,

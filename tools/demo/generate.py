@@ -27,7 +27,7 @@ The work is split by stage, each a module with functions over one shared
 :class:`~tools.demo.context.GenContext`: :mod:`tools.demo.catalog_builder`,
 :mod:`tools.demo.customer_builder`, :mod:`tools.demo.order_builder` (with
 :mod:`tools.demo.persona_orders`), :mod:`tools.demo.returns_reviews` and
-:mod:`tools.demo.interactions`; :mod:`tools.demo.demand` is how shoppers pick products
+:mod:`tools.demo.interaction_builder`; :mod:`tools.demo.demand` is how shoppers pick products
 and :mod:`tools.demo.shop_tables` writes, counts and clears the tables. This module runs
 them in order and keeps the public names other code imports from here.
 """
@@ -43,7 +43,7 @@ from shop.db.schema import Policy
 from tools.demo.catalog_builder import build_catalog
 from tools.demo.context import GenContext
 from tools.demo.customer_builder import build_customers
-from tools.demo.interactions import build_interactions
+from tools.demo.interaction_builder import build_interactions
 from tools.demo.offer_response import generate_offers
 from tools.demo.order_builder import build_orders
 from tools.demo.params import (

@@ -7,7 +7,7 @@ random offers or, one time in five, nothing (control), and converted within 14 d
 probability :func:`true_response` gives. The truth is a function of the hidden
 customer profile (price level, activity, favourite categories), never stored: the
 uplift model must learn it from the database alone, and the A/B simulation
-(:mod:`tools.demo.promo_simulation`) draws outcomes from it.
+(:mod:`tools.demo.offer_simulation`) draws outcomes from it.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tools.importers.import_report import ImportReport
 from tools.importers.mapping import ColumnMapping, OptionColumns
-from tools.importers.report import ImportReport
 from tools.importers.values import (
     MAX_LEN,
     MAX_PRICE_CENTS,

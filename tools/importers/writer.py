@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from shop.db.schema import Brand, Category, Product, ProductVariant
 from tools.demo.vocab import STYLES, USE_CASES
-from tools.importers.report import ImportReport
+from tools.importers.import_report import ImportReport
 from tools.importers.rows import ParsedProduct, ParsedVariant
 from tools.importers.values import MAX_LEN, fit_length, slugify
 

@@ -16,7 +16,7 @@ its 1-based CSV line number and a reason in plain words.
 The importer is split by step: :mod:`tools.importers.mapping` (column mappings),
 :mod:`tools.importers.csv_file` (reading the file), :mod:`tools.importers.values` (cell
 values), :mod:`tools.importers.rows` (validating rows into products),
-:mod:`tools.importers.writer` (the database upserts) and :mod:`tools.importers.report`.
+:mod:`tools.importers.writer` (the database upserts) and :mod:`tools.importers.import_report`.
 This module runs them and keeps the public names other code imports from here.
 """
 
@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tools.importers.csv_file import CsvRows, read_csv_rows
+from tools.importers.import_report import ImportReport, RejectedRow
 from tools.importers.mapping import (
     BUILTIN_MAPPINGS,
     SHOPIFY,
@@ -38,7 +39,6 @@ from tools.importers.mapping import (
     OptionColumns,
     load_mapping,
 )
-from tools.importers.report import ImportReport, RejectedRow
 from tools.importers.rows import CsvRow, RowParser
 from tools.importers.values import MAX_LEN, MAX_PRICE_CENTS, MAX_STOCK, parse_money, slugify, strip_html
 from tools.importers.writer import NameIds, write_product

@@ -25,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.console import staff as accounts
-from apps.console.api import api_router, staff_guard
+from apps.console.api import api_router
 from apps.console.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -38,6 +38,7 @@ from apps.console.auth import (
     resolve_session,
     same_token,
 )
+from apps.console.guards import staff_guard
 from apps.console.sse import sse_router
 from apps.console.wiring import Assist, Console, ConsoleConfig, utcnow
 

@@ -26,12 +26,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
 
-from apps.console.api import _staff_names, iso, message_dict, queue_items, staff_guard
 from apps.console.auth import SESSION_COOKIE, Staff, resolve_session
+from apps.console.guards import staff_guard
+from apps.console.queries import staff_names
+from apps.console.views import iso, message_dict, queue_items
 from apps.console.wiring import Console
-from shop.db.schema import Handoff, HandoffMessage
+from shop.handoff.queries import message_ids_between, messages_after, newest_message_id
 
 RESCAN = 50  # ids below the newest seen that are looked at again (PostgreSQL commits out of id order)
 SESSION_CHECK_S = 15.0
@@ -56,9 +57,8 @@ class Watcher:
         """Messages up to now (or up to ``Last-Event-ID``) count as sent."""
         with self.console.db() as session:
             if self.after_id is None:
-                self.after_id = int(session.scalar(select(func.max(HandoffMessage.id))) or 0)
-            self.seen = set(session.scalars(select(HandoffMessage.id).where(
-                HandoffMessage.id > self.after_id - RESCAN, HandoffMessage.id <= self.after_id)))
+                self.after_id = newest_message_id(session)
+            self.seen = message_ids_between(session, above=self.after_id - RESCAN, up_to=self.after_id)
 
     def poll(self) -> list[str]:
         """Frames for what changed since the last poll."""
@@ -66,12 +66,9 @@ class Watcher:
         with self.console.db() as session:
             now = self.console.clock()
             floor = max(0, self.after_id - RESCAN)
-            query = (select(HandoffMessage).join(Handoff, Handoff.id == HandoffMessage.handoff_id)
-                     .where(HandoffMessage.id > floor).order_by(HandoffMessage.id).limit(500))
-            if self.staff.visible_teams is not None:
-                query = query.where(Handoff.team.in_(self.staff.visible_teams))
-            rows = [m for m in session.scalars(query) if m.id not in self.seen]
-            names = _staff_names(session, {m.staff_user_id for m in rows if m.staff_user_id is not None})
+            rows = [m for m in messages_after(session, after_id=floor, teams=self.staff.visible_teams, limit=500)
+                    if m.id not in self.seen]
+            names = staff_names(session, ids={m.staff_user_id for m in rows if m.staff_user_id is not None})
             for message in rows:
                 self.seen.add(message.id)
                 frames.append(frame("message", message_dict(message, staff_names=names), event_id=message.id))

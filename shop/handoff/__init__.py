@@ -1,3 +1,7 @@
-"""Handing conversations to people: triggers, the handoff state machine, the queue and
-wait estimate, tickets for when nobody is online (``service``), sentiment
-(``sentiment``) and the configuration (``config``, ``handoff.yml``)."""
+"""Handing conversations to people: the handoff state machine and its transcript
+(``states``), the queue and wait estimate (``queue``), tickets for when nobody is
+online (``tickets``), where a shopper's message goes (``gate``), the conversation
+copied into a new handoff (``history``), delivering staff messages (``delivery``),
+transcript reads for the console (``queries``), the relay to the shopper's channel
+(``relay``), sentiment (``sentiment``) and the configuration (``handoff_config``,
+``handoff.yml``)."""

@@ -27,9 +27,9 @@ from apps.console.wiring import Assist, ConsoleConfig
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import HandoffMessage
-from shop.handoff import service as handoffs
+from shop.handoff import states as handoffs
+from tests.apps.console_support import free_port as _free_port
 from tests.paths import ROOT
-from tests.test_console import _free_port
 from tools.demo.generate import generate_demo_shop
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -17,17 +17,15 @@ from protocol.identity import sign_customer_id
 from shop.db.engine import session_scope
 from shop.db.schema import Product
 from shop.services.cart import add_to_cart
-from tools.demo.generate import generate_demo_shop
+from tests.demo_shops import DemoShops
 
 NOW = datetime(2026, 11, 1)
 SECRET = "storefront-test-secret"
 
 
 @pytest.fixture
-def shop_url(db_url: str) -> str:
-    with session_scope(db_url) as s:
-        generate_demo_shop(s, seed=3, as_of=NOW, scale=0.02, progress=False)
-    return db_url
+def shop_url(db_url: str, demo_shop: DemoShops) -> str:
+    return demo_shop(seed=3, scale=0.02, as_of=NOW, url=db_url)
 
 
 @pytest.fixture

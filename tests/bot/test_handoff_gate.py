@@ -21,7 +21,7 @@ from protocol import handoff as hp
 from shop.db.engine import session_scope
 from shop.db.schema import Handoff, HandoffMessage, StaffUser
 from shop.handoff import relay
-from shop.handoff import service as hs
+from shop.handoff import states as hs
 from shop.handoff.handoff_config import parse_config
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)

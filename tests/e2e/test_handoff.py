@@ -21,7 +21,7 @@ from sqlalchemy import select
 from shop.db.engine import session_scope
 from shop.db.schema import Handoff, HandoffMessage, StaffSession, StaffUser, Ticket
 from shop.handoff import relay
-from shop.handoff import service as hs
+from shop.handoff import states as hs
 from tests.e2e.conftest import E2E_RELAY_SECRET
 from tests.e2e.test_messaging import Telegram
 from tests.fake_platforms import FakePlatforms

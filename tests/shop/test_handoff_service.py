@@ -1,7 +1,8 @@
-"""The handoff service (shop/handoff/service.py) on real databases (SQLite and
-PostgreSQL): the state machine and its refusals, the queue, wait estimates with 0, 1
-and 2 agents online, tickets, topic and sentiment triggers, copying the conversation,
-REST delivery of staff messages, and handoffs surviving a restart."""
+"""The handoff modules (``shop.handoff``: states, queue, tickets, gate, history,
+delivery) on real databases (SQLite and PostgreSQL): the state machine and its
+refusals, the queue, wait estimates with 0, 1 and 2 agents online, tickets, topic
+and sentiment triggers, copying the conversation, REST delivery of staff messages,
+and handoffs surviving a restart."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from shop.db.engine import session_scope
 from shop.db.schema import Customer, Handoff, HandoffMessage, StaffSession, StaffUser, Ticket
-from shop.handoff import service as hs
+from shop.handoff import delivery, gate, queue, states, tickets
 from shop.handoff.handoff_config import parse_config
+from shop.handoff.history import copy_history
 from shop.handoff.sentiment import score
 
 NOW = datetime(2026, 11, 25, 12, 0, 0)  # a Wednesday, noon UTC
@@ -48,8 +50,8 @@ def _staff(session: Session, *, name: str, role: str = "agent", teams: tuple[str
 
 
 def _start(session: Session, sender: str, *, team: str = "support", minutes_ago: int = 0) -> Handoff:
-    return hs.start_handoff(session, sender_id=sender, channel="rest", reason="request", team=team,
-                            now=NOW - timedelta(minutes=minutes_ago))
+    return states.start_handoff(session, sender_id=sender, channel="rest", reason="request", team=team,
+                                now=NOW - timedelta(minutes=minutes_ago))
 
 
 # --- state machine ---
@@ -61,42 +63,42 @@ def test_state_machine_transitions_and_refusals(db_url: str) -> None:
         h = _start(s, "c1")
         assert h.status == "queued"
         assert _start(s, "c1").id == h.id  # one open handoff per conversation
-        hs.accept(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
+        states.accept(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
         assert (h.status, h.assigned_to, h.accepted_at) == ("active", ana.id, NOW)
-        assert hs.accept(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW).status == "active"  # idempotent
-        with pytest.raises(hs.HandoffStateError, match="active"):
-            hs.accept(s, handoff_id=h.id, staff_user_id=bo.id, now=NOW)
-        hs.hand_back(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
+        assert states.accept(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW).status == "active"  # idempotent
+        with pytest.raises(states.HandoffStateError, match="active"):
+            states.accept(s, handoff_id=h.id, staff_user_id=bo.id, now=NOW)
+        states.hand_back(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
         assert (h.status, h.ended_by) == ("returned", ana.id)
-        assert hs.open_handoff_for(s, sender_id="c1") is None
-        for action in (hs.close, hs.hand_back):
-            with pytest.raises(hs.HandoffStateError, match="returned"):
+        assert states.open_handoff_for(s, sender_id="c1") is None
+        for action in (states.close, states.hand_back):
+            with pytest.raises(states.HandoffStateError, match="returned"):
                 action(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
-        with pytest.raises(hs.HandoffStateError, match="returned"):
-            hs.accept(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
+        with pytest.raises(states.HandoffStateError, match="returned"):
+            states.accept(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
 
         again = _start(s, "c1")  # a new handoff after the last one ended
         assert again.id != h.id
-        hs.close(s, handoff_id=again.id, staff_user_id=None, now=NOW)
+        states.close(s, handoff_id=again.id, staff_user_id=None, now=NOW)
         assert again.status == "closed"
-        with pytest.raises(hs.HandoffStateError, match="no conversation"):
-            hs.accept(s, handoff_id=999_999, staff_user_id=ana.id, now=NOW)
+        with pytest.raises(states.HandoffStateError, match="no conversation"):
+            states.accept(s, handoff_id=999_999, staff_user_id=ana.id, now=NOW)
 
         waiting = _start(s, "c2")
         waiting.status = "awaiting_ticket"
-        with pytest.raises(hs.HandoffStateError, match="awaiting ticket"):
-            hs.hand_back(s, handoff_id=waiting.id, staff_user_id=ana.id, now=NOW)
-        hs.accept(s, handoff_id=waiting.id, staff_user_id=bo.id, now=NOW)  # an agent may still take it
+        with pytest.raises(states.HandoffStateError, match="awaiting ticket"):
+            states.hand_back(s, handoff_id=waiting.id, staff_user_id=ana.id, now=NOW)
+        states.accept(s, handoff_id=waiting.id, staff_user_id=bo.id, now=NOW)  # an agent may still take it
         assert waiting.status == "active"
 
 
 def test_unknown_customer_is_dropped_and_long_sender_ids_still_match(db_url: str) -> None:
     sender = "x" * 180
     with session_scope(db_url) as s:
-        h = hs.start_handoff(s, sender_id=sender, channel="rest", reason="request", team="support", now=NOW,
-                             customer_id=424242)
+        h = states.start_handoff(s, sender_id=sender, channel="rest", reason="request", team="support", now=NOW,
+                                 customer_id=424242)
         assert h.customer_id is None
-        assert hs.open_handoff_for(s, sender_id=sender).id == h.id
+        assert states.open_handoff_for(s, sender_id=sender).id == h.id
 
 
 # --- queue and wait estimate ---
@@ -108,9 +110,9 @@ def test_queue_is_oldest_first_and_filters_by_team(db_url: str) -> None:
         oldest = _start(s, "q-old", minutes_ago=30)
         payments = _start(s, "q-pay", team="payments", minutes_ago=10)
         ended = _start(s, "q-ended", minutes_ago=60)
-        hs.close(s, handoff_id=ended.id, staff_user_id=None, now=NOW)
-        assert [h.id for h in hs.queue(s)] == [oldest.id, payments.id, newest.id]
-        assert [h.id for h in hs.queue(s, teams=["support"])] == [oldest.id, newest.id]
+        states.close(s, handoff_id=ended.id, staff_user_id=None, now=NOW)
+        assert [h.id for h in queue.queue(s)] == [oldest.id, payments.id, newest.id]
+        assert [h.id for h in queue.queue(s, teams=["support"])] == [oldest.id, newest.id]
 
 
 def test_wait_estimate_with_zero_one_and_two_agents(db_url: str) -> None:
@@ -120,22 +122,22 @@ def test_wait_estimate_with_zero_one_and_two_agents(db_url: str) -> None:
         _staff(s, name="Gone", ended=True)                          # logged out
         _staff(s, name="Late", expired=True)                        # session expired
         _staff(s, name="Payer", teams=("payments",))                # another team
-        nobody = hs.wait_estimate(s, handoff=second, config=CONFIG, now=NOW)
+        nobody = queue.wait_estimate(s, handoff=second, config=CONFIG, now=NOW)
         assert (nobody.position, nobody.agents_online, nobody.minutes, nobody.staffed) == (2, 0, 0, False)
-        assert "Nobody from our team is online" in hs.queued_notice(nobody)
-        assert "every day" in hs.queued_notice(nobody)
+        assert "Nobody from our team is online" in queue.queued_notice(nobody)
+        assert "every day" in queue.queued_notice(nobody)
 
         _staff(s, name="Ana")
-        one = hs.wait_estimate(s, handoff=second, config=CONFIG, now=NOW)
+        one = queue.wait_estimate(s, handoff=second, config=CONFIG, now=NOW)
         assert (one.position, one.agents_online, one.minutes, one.staffed) == (2, 1, 12, True)
-        assert "number 2 in the queue" in hs.queued_notice(one) and "about 12 minutes" in hs.queued_notice(one)
+        assert "number 2 in the queue" in queue.queued_notice(one) and "about 12 minutes" in queue.queued_notice(one)
 
         _staff(s, name="Sup", role="supervisor", teams=())          # supervisors work every team
-        two = hs.wait_estimate(s, handoff=second, config=CONFIG, now=NOW)
+        two = queue.wait_estimate(s, handoff=second, config=CONFIG, now=NOW)
         assert (two.agents_online, two.minutes) == (2, 6)
-        head = hs.wait_estimate(s, handoff=first, config=CONFIG, now=NOW)
+        head = queue.wait_estimate(s, handoff=first, config=CONFIG, now=NOW)
         assert (head.position, head.minutes) == (1, 3)
-        assert "You're next" in hs.queued_notice(head) and "about 3 minutes" in hs.queued_notice(head)
+        assert "You're next" in queue.queued_notice(head) and "about 3 minutes" in queue.queued_notice(head)
 
 
 def test_outside_business_hours_nobody_counts(db_url: str) -> None:
@@ -143,9 +145,9 @@ def test_outside_business_hours_nobody_counts(db_url: str) -> None:
                                               "close": "17:00", "text": "Mondays"}})
     with session_scope(db_url) as s:
         _staff(s, name="Ana")
-        estimate = hs.wait_estimate(s, handoff=_start(s, "h1"), config=config, now=NOW)
+        estimate = queue.wait_estimate(s, handoff=_start(s, "h1"), config=config, now=NOW)
         assert estimate.agents_online == 1 and not estimate.open_now and not estimate.staffed
-        assert "available Mondays" in hs.queued_notice(estimate)
+        assert "available Mondays" in queue.queued_notice(estimate)
 
 
 # --- tickets ---
@@ -156,36 +158,37 @@ def test_ticket_flow_with_bad_then_good_email(db_url: str) -> None:
                {"author": "bot", "text": "Hello!", "at": (NOW - timedelta(minutes=3)).isoformat()},
                {"author": "shopper", "text": "I want to talk to a human", "at": None}]
     with session_scope(db_url) as s:
-        started = hs.request_handoff(s, sender_id="t1", channel="rest", reason="request", team="support",
-                                     config=CONFIG, now=NOW, history=history)
+        started = gate.request_handoff(s, sender_id="t1", channel="rest", reason="request", team="support",
+                                       config=CONFIG, now=NOW, history=history)
         assert started.status == "awaiting_ticket" and "Leave your message" in started.notice
         route = dict(sender_id="t1", channel="rest", now=NOW + timedelta(minutes=1), config=CONFIG, recent_scores=[])
-        first = hs.route_inbound(s, text="My boots fell apart after a week", **route)
+        first = gate.route_inbound(s, text="My boots fell apart after a week", **route)
         assert first.route == "agent" and first.handoff_id == started.handoff_id
         assert "email address" in first.replies[0]
-        bad = hs.route_inbound(s, text="it's ana at example dot com", **route)
+        bad = gate.route_inbound(s, text="it's ana at example dot com", **route)
         assert "email address" in bad.replies[0]
-        with pytest.raises(hs.HandoffStateError, match="email"):
-            hs.leave_ticket(s, handoff=s.get(Handoff, started.handoff_id), email="ana@nowhere", message="x", now=NOW)
-        good = hs.route_inbound(s, text="ana.rivera@example.com", **route)
+        with pytest.raises(states.HandoffStateError, match="email"):
+            tickets.leave_ticket(s, handoff=s.get(Handoff, started.handoff_id), email="ana@nowhere", message="x",
+                                 now=NOW)
+        good = gate.route_inbound(s, text="ana.rivera@example.com", **route)
         assert "ticket #" in good.replies[0] and "ana.rivera@example.com" in good.replies[0]
         ticket = s.scalar(select(Ticket).where(Ticket.handoff_id == started.handoff_id))
         assert ticket.email == "ana.rivera@example.com"
         assert ticket.message == "My boots fell apart after a week\nit's ana at example dot com"
         assert s.get(Handoff, started.handoff_id).status == "closed"
-        after = hs.route_inbound(s, text="thanks", **route)
+        after = gate.route_inbound(s, text="thanks", **route)
         assert after.route == "bot"
 
 
 def test_ticket_asks_for_the_message_when_the_email_comes_first(db_url: str) -> None:
     with session_scope(db_url) as s:
-        started = hs.request_handoff(s, sender_id="t2", channel="rest", reason="request", team="support",
-                                     config=CONFIG, now=NOW)
+        started = gate.request_handoff(s, sender_id="t2", channel="rest", reason="request", team="support",
+                                       config=CONFIG, now=NOW)
         route = dict(sender_id="t2", channel="rest", now=NOW, config=CONFIG, recent_scores=[])
-        first = hs.route_inbound(s, text="bo@example.com", **route)
+        first = gate.route_inbound(s, text="bo@example.com", **route)
         assert "What would you like to tell our team?" in first.replies[0]
         assert s.scalar(select(Ticket.id)) is None
-        filed = hs.route_inbound(s, text="The zip on my jacket broke.", **route)
+        filed = gate.route_inbound(s, text="The zip on my jacket broke.", **route)
         assert "ticket #" in filed.replies[0] and "bo@example.com" in filed.replies[0]
         ticket = s.scalar(select(Ticket).where(Ticket.handoff_id == started.handoff_id))
         assert (ticket.email, ticket.message) == ("bo@example.com", "The zip on my jacket broke.")
@@ -202,8 +205,8 @@ def test_topic_opens_a_handoff_for_its_team_with_the_history_first(db_url: str) 
                {"author": "bot", "text": "Hi! How can I help?", "at": _epoch(NOW - timedelta(minutes=2))}]
     with session_scope(db_url) as s:
         _staff(s, name="Pay", teams=("payments",))
-        decision = hs.route_inbound(s, sender_id="p1", channel="socketio", text="I want to file a Chargeback",
-                                    now=NOW, config=CONFIG, recent_scores=[0.0], history=history)
+        decision = gate.route_inbound(s, sender_id="p1", channel="socketio", text="I want to file a Chargeback",
+                                      now=NOW, config=CONFIG, recent_scores=[0.0], history=history)
         assert (decision.route, decision.started) == ("agent", True)
         assert "You're next" in decision.replies[0]
         handoff = s.get(Handoff, decision.handoff_id)
@@ -217,14 +220,14 @@ def test_topic_opens_a_handoff_for_its_team_with_the_history_first(db_url: str) 
         assert all(m.delivered_at is not None for m in transcript)
         assert transcript[0].at < NOW
 
-        privacy = hs.route_inbound(s, sender_id="p2", channel="rest", text="what about GDPR?", now=NOW,
-                                   config=CONFIG, recent_scores=[0.0])
+        privacy = gate.route_inbound(s, sender_id="p2", channel="rest", text="what about GDPR?", now=NOW,
+                                     config=CONFIG, recent_scores=[0.0])
         assert s.get(Handoff, privacy.handoff_id).team == "privacy"
-        assert hs.route_inbound(s, sender_id="p3", channel="rest", text="waterproof boots", now=NOW,
-                                config=CONFIG, recent_scores=[0.0]).route == "bot"
+        assert gate.route_inbound(s, sender_id="p3", channel="rest", text="waterproof boots", now=NOW,
+                                  config=CONFIG, recent_scores=[0.0]).route == "bot"
         # while the handoff is open, everything goes to the transcript, not the bot
-        follow = hs.route_inbound(s, sender_id="p1", channel="socketio", text="hello?", now=NOW,
-                                  config=CONFIG, recent_scores=[0.0])
+        follow = gate.route_inbound(s, sender_id="p1", channel="socketio", text="hello?", now=NOW,
+                                    config=CONFIG, recent_scores=[0.0])
         assert (follow.route, follow.replies, follow.started) == ("agent", [], False)
         assert s.scalar(select(func.count()).select_from(HandoffMessage)
                         .where(HandoffMessage.handoff_id == handoff.id)) == 5
@@ -236,8 +239,8 @@ def test_topic_opens_a_handoff_for_its_team_with_the_history_first(db_url: str) 
 ])
 def test_sustained_negative_sentiment(db_url: str, scores: list[float], route: str) -> None:
     with session_scope(db_url) as s:
-        decision = hs.route_inbound(s, sender_id="s1", channel="rest", text="whatever", now=NOW, config=CONFIG,
-                                    recent_scores=scores)
+        decision = gate.route_inbound(s, sender_id="s1", channel="rest", text="whatever", now=NOW, config=CONFIG,
+                                      recent_scores=scores)
         assert decision.route == route
         if route == "agent":
             handoff = s.get(Handoff, decision.handoff_id)
@@ -251,13 +254,13 @@ def test_three_angry_messages_trigger_and_triggers_can_be_switched_off(db_url: s
     assert all(v <= CONFIG.threshold for v in scores), scores
     off = parse_config({"triggers": {"sentiment": {"enabled": False}}, **ALWAYS_OPEN})
     with session_scope(db_url) as s:
-        routes = [hs.route_inbound(s, sender_id="a1", channel="rest", text=t, now=NOW, config=CONFIG,
-                                   recent_scores=scores[:i + 1]).route for i, t in enumerate(angry)]
+        routes = [gate.route_inbound(s, sender_id="a1", channel="rest", text=t, now=NOW, config=CONFIG,
+                                     recent_scores=scores[:i + 1]).route for i, t in enumerate(angry)]
         assert "agent" in routes and routes[0] == "bot"
-        assert all(hs.route_inbound(s, sender_id="a2", channel="rest", text=t, now=NOW, config=off,
-                                    recent_scores=scores[:i + 1]).route == "bot" for i, t in enumerate(angry))
-        assert hs.route_inbound(s, sender_id="a3", channel="rest", text="chargeback", now=NOW, config=off,
-                                recent_scores=[0.0]).route == "bot"  # no topics configured
+        assert all(gate.route_inbound(s, sender_id="a2", channel="rest", text=t, now=NOW, config=off,
+                                      recent_scores=scores[:i + 1]).route == "bot" for i, t in enumerate(angry))
+        assert gate.route_inbound(s, sender_id="a3", channel="rest", text="chargeback", now=NOW, config=off,
+                                  recent_scores=[0.0]).route == "bot"  # no topics configured
 
 
 # --- history, REST delivery ---
@@ -271,7 +274,7 @@ def test_copy_history_reads_times_authors_and_limits(db_url: str) -> None:
                 {"author": "bot", "text": "garbled", "at": "yesterday"}, "not a dict"]  # type: ignore[list-item]
     with session_scope(db_url) as s:
         h = _start(s, "h1")
-        added = hs.copy_history(s, handoff_id=h.id, history=history, now=NOW)
+        added = copy_history(s, handoff_id=h.id, history=history, now=NOW)
         rows = list(s.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == h.id)
                               .order_by(HandoffMessage.id)))
         assert added == len(rows)
@@ -287,13 +290,13 @@ def test_request_handoff_keeps_an_open_one(db_url: str) -> None:
     with session_scope(db_url) as s:
         s.add(Customer(id=7, email="c7@example.com", first_name="C", last_name="S", created_at=NOW))
         _staff(s, name="Ana")
-        first = hs.request_handoff(s, sender_id="r1", channel="telegram", reason="fallback", team="support",
-                                   config=CONFIG, now=NOW, history=history, customer_id=7)
+        first = gate.request_handoff(s, sender_id="r1", channel="telegram", reason="fallback", team="support",
+                                     config=CONFIG, now=NOW, history=history, customer_id=7)
         assert first.status == "queued" and "You're next" in first.notice
         handoff = s.get(Handoff, first.handoff_id)
         assert (handoff.reason, handoff.channel, handoff.customer_id) == ("fallback", "telegram", 7)
-        again = hs.request_handoff(s, sender_id="r1", channel="telegram", reason="request", team="support",
-                                   config=CONFIG, now=NOW, history=history)
+        again = gate.request_handoff(s, sender_id="r1", channel="telegram", reason="request", team="support",
+                                     config=CONFIG, now=NOW, history=history)
         assert again.handoff_id == first.handoff_id
         copied = s.scalar(select(func.count()).select_from(HandoffMessage).where(
             HandoffMessage.handoff_id == first.handoff_id, HandoffMessage.author == "shopper"))
@@ -304,19 +307,19 @@ def test_take_undelivered_returns_staff_messages_once(db_url: str) -> None:
     with session_scope(db_url) as s:
         ana = _staff(s, name="Ana")
         h = _start(s, "u1")
-        hs.record_message(s, handoff_id=h.id, author="shopper", text="hello?", now=NOW, delivered=True)
-        hs.record_message(s, handoff_id=h.id, author="agent", text="Hi, I'm Ana.", now=NOW, staff_user_id=ana.id)
-        hs.record_message(s, handoff_id=h.id, author="agent", text="", now=NOW, staff_user_id=ana.id,
-                          payload={"type": "product_cards", "cards": []})
-        hs.record_message(s, handoff_id=h.id, author="system", text="seen", now=NOW, delivered=True)
-        hs.close(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
-        hs.record_message(s, handoff_id=h.id, author="agent", text="Bye!", now=NOW, staff_user_id=ana.id)
-        pending = hs.take_undelivered(s, sender_id="u1", now=NOW)
+        states.record_message(s, handoff_id=h.id, author="shopper", text="hello?", now=NOW, delivered=True)
+        states.record_message(s, handoff_id=h.id, author="agent", text="Hi, I'm Ana.", now=NOW, staff_user_id=ana.id)
+        states.record_message(s, handoff_id=h.id, author="agent", text="", now=NOW, staff_user_id=ana.id,
+                              payload={"type": "product_cards", "cards": []})
+        states.record_message(s, handoff_id=h.id, author="system", text="seen", now=NOW, delivered=True)
+        states.close(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
+        states.record_message(s, handoff_id=h.id, author="agent", text="Bye!", now=NOW, staff_user_id=ana.id)
+        pending = delivery.take_undelivered(s, sender_id="u1", now=NOW)
         assert [(p.text, p.agent_name, p.payload is not None) for p in pending] == [
             ("Hi, I'm Ana.", "Ana", False), ("", "Ana", True), ("Bye!", "Ana", False)]
-        assert hs.take_undelivered(s, sender_id="u1", now=NOW) == []
-        assert hs.undelivered(s, handoff_id=h.id) == []
-        assert hs.take_undelivered(s, sender_id="nobody", now=NOW) == []
+        assert delivery.take_undelivered(s, sender_id="u1", now=NOW) == []
+        assert delivery.undelivered(s, handoff_id=h.id) == []
+        assert delivery.take_undelivered(s, sender_id="nobody", now=NOW) == []
 
 
 # --- restart ---
@@ -324,15 +327,15 @@ def test_take_undelivered_returns_staff_messages_once(db_url: str) -> None:
 
 def test_open_handoff_survives_a_restart(db_url: str) -> None:
     with session_scope(db_url) as s:
-        started = hs.request_handoff(s, sender_id="restart-1", channel="rest", reason="request", team="support",
-                                     config=CONFIG, now=NOW)
+        started = gate.request_handoff(s, sender_id="restart-1", channel="rest", reason="request", team="support",
+                                       config=CONFIG, now=NOW)
     fresh = create_engine(db_url)  # a new process: a new engine, nothing cached
     try:
         with Session(fresh) as s, s.begin():
-            found = hs.open_handoff_for(s, sender_id="restart-1")
+            found = states.open_handoff_for(s, sender_id="restart-1")
             assert found is not None and found.id == started.handoff_id and found.status == started.status
-            decision = hs.route_inbound(s, sender_id="restart-1", channel="rest", text="still there?",
-                                        now=NOW + timedelta(minutes=5), config=CONFIG, recent_scores=[])
+            decision = gate.route_inbound(s, sender_id="restart-1", channel="rest", text="still there?",
+                                          now=NOW + timedelta(minutes=5), config=CONFIG, recent_scores=[])
             assert (decision.route, decision.handoff_id) == ("agent", started.handoff_id)
     finally:
         fresh.dispose()

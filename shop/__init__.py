@@ -1,4 +1,7 @@
-"""The shop's own data and business logic: database, services, demo data, importers.
+"""The core domain: the database (``shop.db``), the action-server process's settings
+(``shop.settings``), and the business logic (``shop.services``, ``shop.handoff``,
+``shop.promo``, ``shop.assist``).
 
-Nothing here imports Rasa or rasa-sdk; actions call into these modules.
+Nothing here imports Rasa, rasa-sdk, the apps or the tools; actions and apps call into
+these modules.
 """

@@ -4,6 +4,9 @@
 PostgreSQL run uses a throw-away database on the server at
 ``SHOP_TEST_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``)
 and skips, saying why, when that server does not answer.
+
+``demo_shop`` is the one factory of demo shops (:mod:`tests.demo_shops`):
+``demo_shop(seed=3, scale=0.02, as_of=NOW)`` -> the URL of a fresh copy.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from shop.db.engine import get_engine
 from shop.db.migrate import upgrade
+from tests.demo_shops import DemoShops
 
 PG_ADMIN_URL = os.environ.get(
     "SHOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -103,3 +107,9 @@ def local_llm_url() -> Iterator[str]:
                           threads=2, context=2048, slots=1, niceness=0)
     with serving(config, timeout_s=120) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> DemoShops:
+    """The demo-shop factory shared by every test (each shop generated once a session)."""
+    return DemoShops(tmp_path_factory.mktemp("demo-shops"))

@@ -163,7 +163,8 @@ def parse_model_string(value: str) -> tuple[str, str]:
     """
     provider, _, name = (value or "").strip().partition("/")
     if provider not in PROVIDERS or not name:
-        raise ValueError(f"LLM model must be 'provider/model' with provider one of {', '.join(PROVIDERS)}; got {value!r}")
+        raise ValueError(f"LLM model must be 'provider/model' with provider one of {', '.join(PROVIDERS)}; "
+                         f"got {value!r}")
     return provider, name
 
 

@@ -13,7 +13,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 UNKNOWN_MARK = "NOT_IN_FACTS"
 # pieces of the prompts' own structure: an answer holding one is leaking the prompt
-SCAFFOLDING = ("FACTS:", "ANSWER:", "DRAFT:", "<question>", "</question>", "<|im_start|>", "<|im_end|>", "<|", "OPTION 1:")
+SCAFFOLDING = ("FACTS:", "ANSWER:", "DRAFT:", "<question>", "</question>", "<|im_start|>", "<|im_end|>", "<|",
+               "OPTION 1:")
 
 
 @dataclass(frozen=True)

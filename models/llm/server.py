@@ -120,8 +120,9 @@ def start_server(config: ServerConfig, *, log_path: Path | None = None) -> subpr
         raise FileNotFoundError(f"{config.binary} is missing: run `make llm-server`")
     if not Path(config.model_path).exists():
         raise FileNotFoundError(f"{config.model_path} is missing: run `make llm`")
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    return subprocess.Popen(server_command(config), stdout=out, stderr=subprocess.STDOUT,
+    # the log handle is the child's stdout for its whole life: the Popen owns it, not a with-block
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(server_command(config), stdout=out, stderr=subprocess.STDOUT,  # noqa: S603 - our own binary and flags
                             preexec_fn=_child_setup(config.niceness), start_new_session=False)
 
 
@@ -262,7 +263,8 @@ class SmokeResult:
     generation_tps: float = 0.0
 
 
-def smoke(binary: Path, model_path: Path, *, threads: int = 2, tokens: int = 8, timeout_s: float = 120.0) -> SmokeResult:
+def smoke(binary: Path, model_path: Path, *, threads: int = 2, tokens: int = 8,
+          timeout_s: float = 120.0) -> SmokeResult:
     """Start ``binary`` on ``model_path`` in a child process, ask for ``tokens`` tokens,
     stop it. A crash (SIGSEGV, SIGILL) is reported, not raised."""
     config = ServerConfig(binary=binary, model_path=model_path, alias="smoke", port=free_port(), threads=threads,
@@ -293,8 +295,9 @@ def smoke(binary: Path, model_path: Path, *, threads: int = 2, tokens: int = 8, 
         timings = data.get("timings") or {}
         if response.status_code != 200 or text is None:
             return SmokeResult(False, f"llama-server answered {response.status_code}: {str(data)[:200]}")
-        return SmokeResult(True, f"generated {timings.get('predicted_n', '?')} tokens: {text.strip()[:60]!r}",
-                           float(timings.get("prompt_per_second") or 0), float(timings.get("predicted_per_second") or 0))
+        said = f"generated {timings.get('predicted_n', '?')} tokens: {text.strip()[:60]!r}"
+        prompt_tps = float(timings.get("prompt_per_second") or 0)
+        return SmokeResult(True, said, prompt_tps, float(timings.get("predicted_per_second") or 0))
     finally:
         stop_process(proc)
 

@@ -53,7 +53,16 @@ def measures_in(text: str) -> set[tuple[float, str]]:
     return out
 PROMISES = ("free", "discount", "coupon", "voucher", "promo", "code", "warranty", "guarantee", "lifetime",
             "refund", "price match", "% off", "percent off", "gift card", "cashback")
-COMMON = frozenset(["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her", "his", "how", "i", "if", "in", "is", "it", "its", "just", "let", "may", "me", "might", "more", "most", "my", "no", "not", "of", "on", "or", "our", "she", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "up", "us", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "yes", "you", "your", "yours", "hi", "hello", "thanks", "thank", "sorry", "great", "good", "sure", "unfortunately", "however", "also", "both", "each", "either", "neither", "here", "please", "note", "based", "according", "overall", "compared", "while", "whereas", "if", "so", "because", "since", "although", "though"])
+COMMON = frozenset([
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for", "from",
+    "had", "has", "have", "he", "her", "his", "how", "i", "if", "in", "is", "it", "its", "just", "let", "may",
+    "me", "might", "more", "most", "my", "no", "not", "of", "on", "or", "our", "she", "so", "some", "such",
+    "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "up", "us",
+    "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "yes",
+    "you", "your", "yours", "hi", "hello", "thanks", "thank", "sorry", "great", "good", "sure", "unfortunately",
+    "however", "also", "both", "each", "either", "neither", "here", "please", "note", "based", "according",
+    "overall", "compared", "while", "whereas", "if", "so", "because", "since", "although", "though"
+])
 
 
 def _num(token: str) -> float | None:

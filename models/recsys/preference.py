@@ -14,9 +14,11 @@ the most popular ones are scored by ``HistGradientBoostingClassifier`` on: tower
 text similarity to the history, decayed history weight on the item, times bought,
 popularity, how often buyers re-buy it, category and brand affinity, price fit,
 history size, the share of the user's baskets that held the item, a fast-decaying
-"bought recently" weight, and how many baskets the user has bought. It learns from each user's last ``label_baskets`` training baskets, each predicted
+"bought recently" weight, and how many baskets the user has bought. It learns from each
+user's last ``label_baskets`` training baskets, each predicted
 from the history before it by towers trained on what came before them all (no
-leakage), and is then applied with towers refitted on all the data. Items that are not candidates score below every candidate, by tower score.
+leakage), and is then applied with towers refitted on all the data. Items that are not
+candidates score below every candidate, by tower score.
 
 Everything is plain numpy/torch on CPU; ``fit`` on the demo shop takes well under a
 minute on 2 cores.
@@ -511,7 +513,10 @@ class PreferenceModel(Recommender):
         ids = np.concatenate([self.items.ids, np.asarray(new, np.int64)])
         order = np.argsort(ids, kind="stable")
         clone.items = ItemSpace.of(ids)
-        take = lambda a: np.asarray(a)[order]
+
+        def take(a: Any) -> np.ndarray:
+            return np.asarray(a)[order]
+
         placed = self.towers.place(text)
         clone.towers = TowerParams(take(np.vstack([self.towers.items, placed])), self.towers.user_w,
                                    self.towers.user_b, self.towers.proj)
@@ -580,7 +585,7 @@ class PreferenceModel(Recommender):
         model.train_log = InteractionLog(a["log_users"], a["log_items"], a["log_times"], a["log_kinds"],
                                          a["log_baskets"])
         with open(directory / "ranker.pkl", "rb") as fh:
-            model.ranker = pickle.load(fh)
+            model.ranker = pickle.load(fh)  # noqa: S301 - our own model file, written by save()
         return model
 
 

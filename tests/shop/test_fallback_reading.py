@@ -17,16 +17,14 @@ from shop.services.fallback import (
     find_title_in_text,
     product_reading,
 )
-from tools.demo.generate import generate_demo_shop
+from tests.demo_shops import DemoShops
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
 
 
 @pytest.fixture
-def shop(db_url: str) -> str:
-    with session_scope(db_url) as session:
-        generate_demo_shop(session, seed=11, as_of=AS_OF, scale=0.03, progress=False)
-    return db_url
+def shop(db_url: str, demo_shop: DemoShops) -> str:
+    return demo_shop(seed=11, scale=0.03, as_of=AS_OF, url=db_url)
 
 
 def _a_product(session) -> Product:  # type: ignore[no-untyped-def]

@@ -18,12 +18,11 @@ from models.llm.chat import FakeChat
 from models.llm.runner import LLMRunner
 from models.llm.verify import unsupported
 from shop.db.engine import session_scope
-from shop.db.migrate import upgrade
 from shop.db.schema import Product
 from shop.services import grounded
 from shop.services.catalog import ProductDetails, product_details
+from tests.demo_shops import DemoShops
 from tests.paths import DATA
-from tools.demo.generate import generate_demo_shop
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
 ADVERSARIAL = [
@@ -33,12 +32,8 @@ ADVERSARIAL = [
 
 
 @pytest.fixture(scope="module")
-def shop_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('grounded') / 'shop.db'}"
-    upgrade(url)
-    with session_scope(url) as s:
-        generate_demo_shop(s, seed=3, as_of=AS_OF, scale=0.03, progress=False)
-    return url
+def shop_url(demo_shop: DemoShops) -> str:
+    return demo_shop(seed=3, scale=0.03, as_of=AS_OF)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +109,8 @@ def test_silent_facts_mean_i_dont_know(items: list[ProductDetails]) -> None:
 
 def test_comparison_keeps_the_table_and_checks_the_summary(items: list[ProductDetails]) -> None:
     a, b = items[0], items[1]
-    good = FakeChat(responder=lambda m: f"The {a.card.title} costs {a.card.price}; the {b.card.title} costs {b.card.price}.")
+    summary = f"The {a.card.title} costs {a.card.price}; the {b.card.title} costs {b.card.price}."
+    good = FakeChat(responder=lambda m: summary)
     answer = _run(grounded.compare_products([a, b], "compare the first two", runner=LLMRunner(good)))
     assert answer.source == "llm"
     assert answer.text.splitlines()[0].startswith(f"1. {a.card.title}") and a.card.price in answer.text

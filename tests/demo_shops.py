@@ -15,7 +15,7 @@ from datetime import datetime
 from itertools import count
 from pathlib import Path
 
-from shop.db.engine import session_scope
+from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
 from tools.demo.generate import DemoStats, generate_demo_shop
 
@@ -42,6 +42,7 @@ class DemoShops:
             upgrade(url)
             with session_scope(url) as session:
                 stats = generate_demo_shop(session, seed=seed, as_of=as_of, scale=scale, progress=False)
+            get_engine(url).dispose()  # checkpoint SQLite's WAL into the file before it is copied
             self._built[key] = (path, stats)
         return self._built[key]
 

@@ -24,11 +24,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test test-fast db index recommender retrain llm llm-server doctor train widget browser lock bench bench-search bench-recommend bench-llm bench-llm-builds clean
+.PHONY: help setup run test test-fast lint db index recommender retrain llm llm-server doctor train widget browser lock bench bench-search bench-recommend bench-llm bench-llm-builds clean
 
 help:
 	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
-	@echo "make test   - set up what the tests need and run every test"
+	@echo "make test   - set up what the tests need, run the lint gate, then every test"
+	@echo "make lint   - ruff, mypy (core, ML, protocol) and the import contracts"
 	@echo "make bench  - measure REST turn latency against a running stack"
 	@echo "make bench-search - search relevance, index speed and search latency figures"
 	@echo "make retrain - train the recommendation model on the latest interactions and promote it"
@@ -114,7 +115,15 @@ browser:
 run: setup db index recommender llm llm-server train widget
 	scripts/run_stack.sh
 
+# The gates CI runs before the tests: ruff (rules in pyproject.toml), mypy on the core,
+# ML and protocol packages, and the import contracts (layers, no cycles; pyproject.toml).
+lint: $(ACT_VENV)/.stamp
+	$(ACT_VENV)/bin/ruff check .
+	$(ACT_VENV)/bin/mypy
+	$(ACT_VENV)/bin/lint-imports --no-cache
+
 test: setup train widget browser llm-server
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory doctor
 	$(ACT_PY) -m pytest -ra $(PYTEST_ARGS)
 
@@ -122,14 +131,14 @@ test-fast: $(ACT_VENV)/.stamp
 	$(ACT_PY) -m pytest -ra -m "not e2e and not rasa and not slow" $(PYTEST_ARGS)
 
 bench: setup db index recommender train
-	$(ACT_PY) bench/turn_latency.py
+	$(ACT_PY) -m bench.turn_latency
 
 # Search benchmarks (see README "Semantic search"): relevance, index speed at 100k/1M,
 # end-to-end latency at 5k/100k and the 5k build time. Long: about an hour on 2 cores.
 bench-search: $(ACT_VENV)/.stamp
-	$(ACT_PY) bench/search_relevance.py
-	$(ACT_PY) bench/search_e2e.py --scales 1 20 --mismatched
-	$(ACT_PY) bench/index_speed.py --sizes 100000 1000000
+	$(ACT_PY) -m bench.search_relevance
+	$(ACT_PY) -m bench.search_e2e --scales 1 20 --mismatched
+	$(ACT_PY) -m bench.index_speed --sizes 100000 1000000
 
 # LLM and promo figures (see docs/benchmarks-llm.md): product-answer quality on the frozen
 # question sets (correct, helpful, verifier first-pass, answer p50/p95), promo verifier
@@ -138,20 +147,20 @@ bench-search: $(ACT_VENV)/.stamp
 # `make bench-llm-builds`: tokens/s of the portable llama.cpp build against native and
 # runtime-dispatch builds (builds them first: about 20 min).
 bench-llm: db index llm llm-server train
-	$(ACT_PY) bench/llm_quality.py --promos 50
-	$(ACT_PY) bench/llm_quality.py --set holdout
-	$(ACT_PY) bench/turn_latency.py --turns 40 --llm-load
-	$(ACT_PY) bench/llm_injection.py
-	$(ACT_PY) bench/promo_simulation.py
-	$(ACT_PY) bench/sentiment_trigger.py
-	$(ACT_PY) bench/assist_suggestions.py
+	$(ACT_PY) -m bench.llm_quality --promos 50
+	$(ACT_PY) -m bench.llm_quality --set holdout
+	$(ACT_PY) -m bench.turn_latency --turns 40 --llm-load
+	$(ACT_PY) -m bench.llm_injection
+	$(ACT_PY) -m bench.promo_simulation
+	$(ACT_PY) -m bench.sentiment_trigger
+	$(ACT_PY) -m bench.assist_suggestions
 
 bench-llm-builds: llm
-	$(ACT_PY) bench/llm_builds.py
+	$(ACT_PY) -m bench.llm_builds
 
 # Recommendation baselines on the demo shop and the Instacart sample (fetched at run time).
 bench-recommend: db
-	$(ACT_PY) bench/recommend_eval.py
+	$(ACT_PY) -m bench.recommend_eval
 
 # Re-resolve the locked requirements from requirements/*.in (needs the network).
 lock:

@@ -17,8 +17,8 @@ from actions import slots as S
 from actions.intent_labels import INTENT_LABELS
 from actions.reply_text import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
+from shop.handoff.gate import request_handoff
 from shop.handoff.handoff_config import HandoffConfigError, load_config
-from shop.handoff.service import request_handoff
 from shop.promo.copy import promo_message
 from shop.promo.service import personal_offer, policy_config
 from shop.services import product_answers
@@ -161,7 +161,8 @@ class ActionPromoInquiry(Action):
             return []
         if cards:
             utter_cards(dispatcher, [c.as_payload() for c in cards],
-                        heading="A few of our biggest markdowns right now:", lines=[f"{i}. {c.one_line()}" for i, c in enumerate(cards, start=1)])
+                        heading="A few of our biggest markdowns right now:",
+                        lines=[f"{i}. {c.one_line()}" for i, c in enumerate(cards, start=1)])
             return [SlotSet(S.LAST_RESULTS, [c.id for c in cards]), SlotSet(S.LAST_SEARCH, None)]
         return []
 

@@ -11,7 +11,7 @@ Answer (200)::
     {"route": "bot" | "agent", "replies": [{"text": str, "custom"?: {...}, "agent_name"?: str}],
      "handoff_id": int | null}
 
-It runs :func:`shop.handoff.service.route_inbound` in the DB worker pool with the
+It runs :func:`shop.handoff.gate.route_inbound` in the DB worker pool with the
 conversation's recent VADER scores, which this process keeps in a bounded in-memory
 LRU (:data:`SCORES`; per worker process, lost on restart: the sentiment trigger then
 starts counting again). When a handoff starts, ``history`` goes into its transcript.
@@ -42,9 +42,10 @@ from sqlalchemy.orm import Session
 
 from actions.runtime import ServiceUnavailable, call_service
 from protocol.handoff import SIGNATURE_HEADER, signature_refusal
+from shop.handoff.delivery import take_undelivered
+from shop.handoff.gate import route_inbound
 from shop.handoff.handoff_config import HandoffConfig, HandoffConfigError, load_config
 from shop.handoff.sentiment import score
-from shop.handoff.service import route_inbound, take_undelivered
 from shop.settings import get_settings
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions import slots as S
 from actions.reply_text import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
-from actions.search import RELAXED_WORDS, _pick, query_from_message
+from actions.search import RELAXED_WORDS, picked_product_id, query_from_message
 from shop.services.cart import add_to_cart
 from shop.services.catalog import SIZE_ORDER
 from shop.services.interactions import record_interaction
@@ -85,7 +85,7 @@ def _utter(dispatcher: CollectingDispatcher, result: Recommendations, *, gift: b
 def _which_product(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
     """The product a card button or an ordinal points at (the only one shown when just
     one is), or ``None`` after asking "which one?"."""
-    product_id = _pick(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
+    product_id = picked_product_id(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
     if product_id is None:
         dispatcher.utter_message(response="utter_which_product")
     return product_id
@@ -169,7 +169,8 @@ class ActionAddToCart(Action):
         elif result.status == "out_of_stock" and not result.options:
             dispatcher.utter_message(response="utter_cart_sold_out", title=result.title)
         elif result.status in ("choose_size", "out_of_stock"):
-            chosen = {"product_id": product_id, **({"size": size} if size else {}), **({"colour": colour} if colour else {})}
+            chosen = {"product_id": product_id, **({"size": size} if size else {}),
+                      **({"colour": colour} if colour else {})}
             buttons = [{"title": o, "payload": "/add_to_cart" + json.dumps({**chosen, _option_field(o): o})}
                        for o in result.options[:10]]
             name = "utter_choose_option" if result.status == "choose_size" else "utter_cart_out_of_stock"
@@ -178,7 +179,8 @@ class ActionAddToCart(Action):
         elif result.status == "limit":
             dispatcher.utter_message(response="utter_cart_limit", title=result.title)
         else:
-            assert result.cart is not None
+            if result.cart is None:
+                raise RuntimeError(f"add_to_cart returned {result.status!r} without a cart")
             dispatcher.utter_message(response="utter_added_to_cart", title=result.title, count=result.cart.count,
                                      total=result.cart.total)
             dispatcher.utter_message(json_message=result.cart.as_payload())

@@ -193,7 +193,7 @@ class ActionMoreResults(Action):
         return await _run_search(dispatcher, SearchQuery(**fields), when_empty="utter_no_more_results")
 
 
-def _pick(tracker: Tracker, *, default_first: bool) -> int | None:
+def picked_product_id(tracker: Tracker, *, default_first: bool) -> int | None:
     """The product id the shopper points at: by position in the last results, else
     the product in focus, else (optionally) the first result."""
     button = S.product_id_entity(tracker)
@@ -219,7 +219,7 @@ async def _pointed_details(
     """Details of the product the shopper points at, or ``None`` after telling them
     why there are none (nothing pointed at, service down, product gone). Logs the
     view (a click when it came from a card's button) for the recommender."""
-    product_id = _pick(tracker, default_first=default_first)
+    product_id = picked_product_id(tracker, default_first=default_first)
     if product_id is None:
         dispatcher.utter_message(response="utter_which_product")
         return None

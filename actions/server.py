@@ -85,7 +85,7 @@ def serve(args: argparse.Namespace) -> None:
         logging_config_file=args.logging_config_file, cors_origins=args.cors, auto_reload=args.auto_reload,
         endpoints=args.endpoints))
     app = loader.load()
-    host = os.environ.get("SANIC_HOST", "0.0.0.0")
+    host = os.environ.get("SANIC_HOST", "0.0.0.0")  # noqa: S104  - rasa-sdk's default; SANIC_HOST narrows it
     ssl = create_ssl_config(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     logger.info("Action endpoint is up and running on %s://%s:%s", "https" if ssl else "http", host, args.port)
     app.prepare(host=host, port=args.port, ssl=ssl, workers=utils.number_of_sanic_workers())

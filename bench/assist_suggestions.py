@@ -15,7 +15,7 @@ real customers, orders and products: where is my order, cancel, return, refund
 status, a recommendation, a discount, an angry late delivery, a double charge, a
 bot that did not understand, and an anonymous shopper.
 
-    .venv/actions/bin/python bench/assist_suggestions.py [--handoffs 20] [--model llamacpp/...]
+    .venv/actions/bin/python -m bench.assist_suggestions [--handoffs 20] [--model llamacpp/...]
 
 ``SHOP_LLM_MODEL`` (or ``--model``) picks the model; default the local Qwen2.5-Coder
 1.5B. Prints Markdown tables.
@@ -34,8 +34,6 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -44,7 +42,7 @@ from shop.assist import suggested_replies as replies
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Customer, Order, Return
-from shop.handoff.service import record_message, start_handoff
+from shop.handoff.states import record_message, start_handoff
 from shop.services.llm import build_runner, local_server
 from shop.services.recommendations import get_model_holder
 from shop.settings import Settings, get_settings

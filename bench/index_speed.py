@@ -1,6 +1,6 @@
 """Vector index speed on synthetic 384-d vectors: exact vs IVFFlat vs HNSW.
 
-    python bench/index_speed.py [--sizes 100000 1000000] [--kinds ivf hnsw] [--queries 1000]
+    python -m bench.index_speed [--sizes 100000 1000000] [--kinds ivf hnsw] [--queries 1000]
 
 For each size: ``n`` unit vectors around 2,000 random centres (like sentence
 embeddings, which cluster by topic) and held-out queries from the same distribution.
@@ -17,20 +17,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from retrieval.index import IndexConfig, VectorIndex, build_vector_index, recall_at_k
 
 DIM = 384
 
 
-def synthetic(n: int, queries: int, *, seed: int = 0, clusters: int = 2_000, noise: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(
+    n: int, queries: int, *, seed: int = 0, clusters: int = 2_000, noise: float = 0.8
+) -> tuple[np.ndarray, np.ndarray]:
     """``(n, 384)`` data and ``(queries, 384)`` queries, float32, unit length: centre +
     ``noise`` x N(0, 1) per dimension (0.8: a query's 10 neighbours mostly share its cluster,
     not always)."""

@@ -4,7 +4,7 @@ llama.cpp's runtime CPU-variant dispatch (``GGML_CPU_ALL_VARIANTS``), each measu
 ``llama-bench`` in a child process, so a build that crashes on this CPU is reported with
 its signal instead of ending the benchmark.
 
-    .venv/actions/bin/python bench/llm_builds.py [--model NAME] [--threads 2]
+    .venv/actions/bin/python -m bench.llm_builds [--model NAME] [--threads 2]
         [--binary VARIANT=PATH ...]   use an existing llama-bench instead of building it
 
 Builds what is missing into ``var/llama.cpp-bench/<variant>`` with ``scripts/build_llama.sh``

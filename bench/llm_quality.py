@@ -8,7 +8,7 @@ Prints: correct and helpful rates (overall and per topic), where answers came fr
 (LLM first try, LLM after the retry, template, "I don't know"), the verifier's
 first-pass rate over answers the LLM was asked for, and answer time p50/p95.
 
-    .venv/actions/bin/python bench/llm_quality.py [--model qwen2.5-coder-0.5b-instruct-q4_k_m | off]
+    .venv/actions/bin/python -m bench.llm_quality [--model qwen2.5-coder-0.5b-instruct-q4_k_m | off]
         [--threads 2] [--limit N] [--scale 0.2] [--show-wrong]
 
 Builds its own demo shop (seed 7) in a temporary SQLite file; needs ``make llm-server``
@@ -126,7 +126,8 @@ async def _promos(url: str, runner: LLMRunner | None, count: int) -> list:
     rng = random.Random(9)
     now = datetime(2026, 11, 1, 12, 0, 0)
     with session_scope(url) as s:
-        customers = list(s.scalars(select(Customer.id).where(Customer.marketing_opt_in.is_(True)).order_by(Customer.id)))
+        customers = list(s.scalars(select(Customer.id).where(Customer.marketing_opt_in.is_(True))
+                                   .order_by(Customer.id)))
         offers = list(s.scalars(select(Offer).where(Offer.active.is_(True)).order_by(Offer.id)))
         facts = [promo_facts(s, customer_id=cid, terms=terms_of(s, offer), code=new_code(),
                              expires_at=now + timedelta(days=7), offer_id=offer.id)

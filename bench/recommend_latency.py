@@ -3,7 +3,7 @@
 allowed products under the constraints, FAISS candidates from the item tower, the
 ranker, reasons, cards), on the shop database with the served preference model.
 
-    .venv/actions/bin/python bench/recommend_latency.py [--requests 200]
+    .venv/actions/bin/python -m bench.recommend_latency [--requests 200]
 
 Needs ``make db index recommender`` (the demo shop and a promoted model). Prints
 p50/p95 in ms for: signed-in customers, customers with a budget and category,
@@ -17,9 +17,6 @@ import argparse
 import random
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import select
 

@@ -2,7 +2,7 @@
 fetch the cards) on the demo shop and on a ~100k-product catalog, and the time to
 embed and index the 5k demo catalog from scratch.
 
-    python bench/search_e2e.py [--workdir var/bench/e2e] [--scales 1 20] [--modes hybrid dense keyword]
+    python -m bench.search_e2e [--workdir var/bench/e2e] [--scales 1 20] [--modes hybrid dense keyword]
 
 - Catalogs: ``generate_demo_shop(seed=7, scale=S)`` in SQLite (scale 1: 5,202 products,
   scale 20: ~104,000 products with ~1.26M variants), generated once into ``--workdir``.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -42,9 +41,6 @@ from shop.services.search.query import SearchQuery
 from shop.services.search.semantic import HybridProductSearch
 from tools.demo import vocab
 from tools.demo.generate import generate_demo_shop, shop_product_count
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from tools.search_eval.labels import read_queries
 
 

@@ -1,7 +1,7 @@
 """Relevance of semantic search on the demo shop: nDCG@10 and recall@50 for the dense,
 keyword and hybrid backends over the labelled queries in ``tools/search_eval/queries.json``.
 
-    python bench/search_relevance.py [--workdir var/bench/relevance] [--dtype bf16] [--compare-fp32]
+    python -m bench.search_relevance [--workdir var/bench/relevance] [--dtype bf16] [--compare-fp32]
 
 Builds (once, cached in ``--workdir``) the demo shop the labels were made from
 (seed 7, scale 1.0, as of 2026-01-01) and its search index, then runs every query as
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import sys
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -33,9 +32,6 @@ from shop.db.migrate import upgrade
 from shop.services.search.query import SearchQuery
 from shop.services.search.semantic import HybridProductSearch
 from tools.demo.generate import generate_demo_shop, shop_product_count
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from tools.search_eval.labels import ProductFacts, grade, load_facts, read_queries
 
 

@@ -12,7 +12,7 @@ for this project, each ``negative`` (would want a person because upset) or ``ok`
   the same rule holds on the human labels (at least ``min_negative`` labelled
   negative, the latest among them).
 
-    .venv/actions/bin/python bench/sentiment_trigger.py [--conversations 600] [--seed 7]
+    .venv/actions/bin/python -m bench.sentiment_trigger [--conversations 600] [--seed 7]
 
 Prints Markdown tables; the configured threshold is marked.
 """
@@ -22,10 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import random
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from shop.handoff.handoff_config import load_config
 from shop.handoff.sentiment import score, sustained_negative

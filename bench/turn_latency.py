@@ -5,7 +5,7 @@ validation with a DB check, then the status action).
 Starts its own action server and Rasa server on a freshly generated demo shop
 (SQLite), like the end-to-end tests, and prints a table. Needs ``make setup train``.
 
-    .venv/actions/bin/python bench/turn_latency.py [--turns 50] [--scale 1.0] [--llm-load]
+    .venv/actions/bin/python -m bench.turn_latency [--turns 50] [--scale 1.0] [--llm-load]
 
 ``--llm-load`` then measures both turns again while 4 LLM answers are always in flight
 (product-answer prompts sent straight to the stack's own supervised llama.cpp server,
@@ -17,26 +17,23 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from models.llm import prompts
-from models.llm.chat import as_openai_messages
-from shop.settings import get_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from sqlalchemy import select
 
+from models.llm import prompts
+from models.llm.chat import as_openai_messages
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Customer, Order
+from shop.settings import get_settings
 from tests.stack import RunningStack, missing_prerequisites, new_sender
 from tools.demo.generate import generate_demo_shop
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -143,8 +140,9 @@ def main() -> int:
         print(f"{'turn':<34}{'p50':>8}{'p95':>8}{'p50 x':>8}{'p95 x':>8}")
         for name, idle, busy in (("non-action ('hi')", plain, loaded[0]),
                                  ("order status (form + DB + action)", order_turns, loaded[1])):
-            print(f"{name:<34}{percentile(busy, 0.5):8.1f}{percentile(busy, 0.95):8.1f}"
-                  f"{percentile(busy, 0.5) / percentile(idle, 0.5):8.2f}{percentile(busy, 0.95) / percentile(idle, 0.95):8.2f}")
+            p50, p95 = percentile(busy, 0.5), percentile(busy, 0.95)
+            print(f"{name:<34}{p50:8.1f}{p95:8.1f}"
+                  f"{p50 / percentile(idle, 0.5):8.2f}{p95 / percentile(idle, 0.95):8.2f}")
     return 0
 
 

@@ -168,7 +168,8 @@ class ShopSocketIOInput(SocketIOInput):
             output = ShopSocketIOOutput(sio, self.bot_message_evt)
             session_id = _session_id(data.get("session_id")) if isinstance(data, dict) else None
             if session_id is None or session_id not in sio.rooms(sid, namespace=namespace):
-                await sio.emit(self.bot_message_evt, {"text": "Sorry, I lost track of this chat. Please reload the page."},
+                await sio.emit(self.bot_message_evt,
+                               {"text": "Sorry, I lost track of this chat. Please reload the page."},
                                room=sid, namespace=namespace)
                 await sio.emit("bot_done", {}, room=sid, namespace=namespace)
                 return
@@ -184,7 +185,8 @@ class ShopSocketIOInput(SocketIOInput):
                                                  metadata=metadata))
             except Exception:
                 logger.exception("socket.io message from %s failed", session_id)
-                await output.send_response(session_id, {"text": "Sorry, something went wrong on my side. Please try again."})
+                await output.send_response(
+                    session_id, {"text": "Sorry, something went wrong on my side. Please try again."})
             finally:
                 await sio.emit("bot_done", {}, room=session_id, namespace=namespace)
 

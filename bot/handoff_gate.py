@@ -121,13 +121,13 @@ async def ask(message: UserMessage, *, channel: str) -> Decision:
     url = settings.handoff_inbound_url
     try:
         timeout = aiohttp.ClientTimeout(total=settings.handoff_gate_timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.post(url, data=body, headers=headers) as resp:
-                if resp.status != 200:
-                    logger.warning("handoff gate: %s answered %s; message from %s goes to the bot",
-                                   url, resp.status, message.sender_id)
-                    return TO_BOT
-                data = await resp.json(content_type=None)
+        async with aiohttp.ClientSession(timeout=timeout) as session, \
+                session.post(url, data=body, headers=headers) as resp:
+            if resp.status != 200:
+                logger.warning("handoff gate: %s answered %s; message from %s goes to the bot",
+                               url, resp.status, message.sender_id)
+                return TO_BOT
+            data = await resp.json(content_type=None)
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
         logger.warning("handoff gate: %s unreachable (%s); message from %s goes to the bot",
                        url, exc.__class__.__name__, message.sender_id)

@@ -66,7 +66,7 @@ def verified_metadata(metadata: Any, *, secret: str) -> dict[str, Any]:
         return {}
     out = {k: str(metadata[k])[:500] for k in ALLOWED_METADATA if isinstance(metadata.get(k), str)}
     customer_id, sig = metadata.get("customer_id"), metadata.get("customer_sig")
-    if secret and customer_id is not None and isinstance(sig, str):
-        if hmac.compare_digest(sign_customer_id(str(customer_id), secret), sig):
-            out["customer_id"] = str(customer_id)
+    if (secret and customer_id is not None and isinstance(sig, str)
+            and hmac.compare_digest(sign_customer_id(str(customer_id), secret), sig)):
+        out["customer_id"] = str(customer_id)
     return out

@@ -270,7 +270,7 @@ class VectorIndex:
         faiss = _faiss()
         if self.kind == "hnsw":
             params = faiss.SearchParametersHNSW(efSearch=max(int(self.params.get("ef_search", 64)), k))
-            if self.tombstones:
+            if self.tombstones and self.slot_pids is not None:
                 dead = np.flatnonzero(self.slot_pids < 0).astype(np.int64)
                 params.sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(dead))
             scores, slots = self.index.search(q, k, params=params)
@@ -310,9 +310,14 @@ class VectorIndex:
             scores, labels = exact_search(vectors, slots, q, k)
         return self._slots_to_pids(scores, labels)
 
+    def _slot_map(self) -> np.ndarray:
+        """``slot_pids`` of an HNSW index (set by ``__post_init__``; flat and IVF have none)."""
+        if self.slot_pids is None:
+            raise RuntimeError(f"a {self.kind} index has no slot -> product id map")
+        return self.slot_pids
+
     def _slots_to_pids(self, scores: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        assert self.slot_pids is not None
-        pids = np.where(slots >= 0, self.slot_pids[np.clip(slots, 0, None)], -1)
+        pids = np.where(slots >= 0, self._slot_map()[np.clip(slots, 0, None)], -1)
         scores = np.where(pids >= 0, scores, -np.inf).astype(np.float32)
         return scores, pids.astype(np.int64)
 
@@ -351,10 +356,10 @@ class VectorIndex:
             self._writable()
             self._remove_locked(pid)
             if self.kind == "hnsw":
-                assert self.slot_pids is not None
+                slot_pids = self._slot_map()
                 start = int(self.index.ntotal)
                 self.index.add(x)
-                self.slot_pids = np.concatenate([self.slot_pids, pid])
+                self.slot_pids = np.concatenate([slot_pids, pid])
                 for offset, p in enumerate(pid):
                     self._pid_slot[int(p)] = start + offset
             else:
@@ -374,12 +379,12 @@ class VectorIndex:
 
     def _remove_locked(self, pid: np.ndarray) -> int:
         if self.kind == "hnsw":
-            assert self.slot_pids is not None
+            slot_pids = self._slot_map()
             removed = 0
             for p in pid:
                 slot = self._pid_slot.pop(int(p), None)
                 if slot is not None:
-                    self.slot_pids[slot] = -1
+                    slot_pids[slot] = -1
                     removed += 1
             return removed
         return int(self.index.remove_ids(_faiss().IDSelectorBatch(pid)))
@@ -392,8 +397,7 @@ class VectorIndex:
         with self._lock:
             _faiss().write_index(self.index, str(directory / INDEX_FILE))
             if self.kind == "hnsw":
-                assert self.slot_pids is not None
-                np.save(directory / SLOTS_FILE, self.slot_pids)
+                np.save(directory / SLOTS_FILE, self._slot_map())
 
     @classmethod
     def load(

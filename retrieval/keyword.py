@@ -26,7 +26,12 @@ from pathlib import Path
 KEYWORD_FILE = "keyword.sqlite"
 MAX_QUERY_TOKENS = 24
 WEIGHTS = (8.0, 10.0, 1.0)  # title, sku, body
-FUNCTION_WORDS = frozenset(["a", "an", "and", "any", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "got", "have", "i", "im", "in", "is", "it", "its", "looking", "me", "my", "need", "of", "on", "or", "our", "please", "pls", "show", "some", "something", "that", "the", "their", "there", "these", "this", "those", "to", "want", "wanna", "what", "which", "who", "with", "you", "your", "i'm"])
+FUNCTION_WORDS = frozenset([
+    "a", "an", "and", "any", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "got", "have", "i",
+    "im", "in", "is", "it", "its", "looking", "me", "my", "need", "of", "on", "or", "our", "please", "pls", "show",
+    "some", "something", "that", "the", "their", "there", "these", "this", "those", "to", "want", "wanna", "what",
+    "which", "who", "with", "you", "your", "i'm",
+])
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -156,7 +161,8 @@ class KeywordIndex:
         """Top ``k`` of ``match`` by BM25; with ``allowed``, the best ``k`` among those ids
         (filtered while reading the ranked rows: a rowid IN-list inside an FTS5 query is
         far slower for large lists)."""
-        sql = f"SELECT rowid, bm25(docs, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]}) AS s FROM docs WHERE docs MATCH ? ORDER BY s"
+        sql = (f"SELECT rowid, bm25(docs, {WEIGHTS[0]}, {WEIGHTS[1]}, {WEIGHTS[2]}) AS s "  # noqa: S608  - fixed WEIGHTS; MATCH text is bound
+               "FROM docs WHERE docs MATCH ? ORDER BY s")
         if allowed is None:
             with self._lock:
                 rows = self._conn.execute(sql + " LIMIT ?", (match, int(k))).fetchall()

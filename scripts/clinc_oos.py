@@ -120,7 +120,7 @@ def select(data: dict[str, list[list[str]]]) -> tuple[list[str], list[str]]:
         if intent in EXCLUDED_INTENTS:
             continue
         candidates = sorted(set(by_intent[intent]))
-        random.Random(f"{SEED}:{intent}").shuffle(candidates)
+        random.Random(f"{SEED}:{intent}").shuffle(candidates)  # noqa: S311  - seeded, reproducible data sampling
         chosen.extend([t for t in candidates if _usable(t)][:PER_INTENT])
 
     seen: set[str] = set()

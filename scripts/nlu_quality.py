@@ -3,7 +3,7 @@ out-of-scope handling on CLINC150; optionally sweep the FallbackClassifier thres
 
 Runs in the Rasa environment (Python 3.10):
 
-    .venv/rasa/bin/python scripts/nlu_quality.py [--model var/rasa-models/shop.tar.gz]
+    PYTHONPATH=. .venv/rasa/bin/python scripts/nlu_quality.py [--model var/rasa-models/shop.tar.gz]
         [--clinc ../shared/data/clinc150/clinc150_train_val.json] [--sweep] [--json OUT]
 
 - Held-out split: ``tests/nlu/holdout.yml`` (never used for training). A prediction
@@ -25,14 +25,12 @@ import asyncio
 import json
 import logging
 import os
-import sys
 from pathlib import Path
+
+from scripts.clinc_oos import EXCLUDED_INTENTS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from scripts.clinc_oos import EXCLUDED_INTENTS
 
 OOS = {"out_of_scope", "nlu_fallback"}
 
@@ -67,7 +65,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=str(ROOT / "var" / "rasa-models" / "shop.tar.gz"))
     parser.add_argument("--holdout", default=str(ROOT / "tests" / "nlu" / "holdout.yml"))
-    parser.add_argument("--clinc", default=str(ROOT.parent / "shared" / "data" / "clinc150" / "clinc150_train_val.json"))
+    clinc_default = ROOT.parent / "shared" / "data" / "clinc150" / "clinc150_train_val.json"
+    parser.add_argument("--clinc", default=str(clinc_default))
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--json", dest="json_out")
     args = parser.parse_args()
@@ -85,9 +84,9 @@ def main() -> int:
     report: dict = {
         "holdout_examples": len(holdout),
         "intent_macro_f1": round(macro_f1(gold, pred), 4),
-        "intent_accuracy": round(sum(g == p for g, p in zip(gold, pred)) / len(gold), 4),
+        "intent_accuracy": round(sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold), 4),
     }
-    errors = [(t, g, p) for (t, g), p in zip(holdout, pred) if g != p]
+    errors = [(t, g, p) for (t, g), p in zip(holdout, pred, strict=True) if g != p]
     report["holdout_errors"] = errors[:40]
 
     clinc_path = Path(args.clinc)

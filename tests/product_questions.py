@@ -161,7 +161,8 @@ def score(item: Item, products: list[ProductDetails], text: str | None) -> Score
     has = _has(item, d)
     if has is not None:
         ok = says_yes(t) == has
-        return Score(ok, True, "" if ok else f"said {'yes' if not has else 'no'}, the facts say {'yes' if has else 'no'}")
+        why = "" if ok else f"said {'yes' if not has else 'no'}, the facts say {'yes' if has else 'no'}"
+        return Score(ok, True, why)
     field = e.get("field")
     attrs = d.attributes
     if field == "material":
@@ -176,7 +177,8 @@ def score(item: Item, products: list[ProductDetails], text: str | None) -> Score
     elif field == "price":
         ok = d.card.price in t
     elif field == "rating":
-        ok = (f"{d.card.rating:.1f}" in t) if d.card.rating else bool(re.search(r"no (reviews|ratings)|not (yet )?rated", low))
+        ok = ((f"{d.card.rating:.1f}" in t) if d.card.rating
+              else bool(re.search(r"no (reviews|ratings)|not (yet )?rated", low)))
     else:
         raise ValueError(f"unknown expectation {e}")
     return Score(ok, True, "" if ok else f"{field} not stated right")

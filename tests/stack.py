@@ -71,8 +71,8 @@ class RunningStack:
         return env
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        log = open(self.workdir / f"{name}.log", "wb")
-        self._procs.append(subprocess.Popen(args, cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT))
+        with open(self.workdir / f"{name}.log", "wb") as log:  # the child keeps its own copy of the descriptor
+            self._procs.append(subprocess.Popen(args, cwd=ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT))
 
     def _wait(self, url: str, name: str, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -1,9 +1,9 @@
 """``python -m apps.cli <group> <command> [options]``: the one command line of the
 assistant's apps.
 
-Groups: ``db``, ``promo``, ``web``, ``console`` (:mod:`apps.cli.commands`), ``index``
-(:mod:`apps.cli.index`), ``recommender`` (:mod:`apps.cli.recommender`) and ``llm``
-(:mod:`apps.cli.llm`). The demo shop and catalog imports are tools: ``python -m tools``.
+Groups: ``db``, ``promo``, ``web``, ``console`` (:mod:`apps.cli.shop_commands`), ``index``
+(:mod:`apps.cli.index_commands`), ``recommender`` (:mod:`apps.cli.recommender_commands`) and ``llm``
+(:mod:`apps.cli.llm_commands`). The demo shop and catalog imports are tools: ``python -m tools``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from apps.cli import commands, index, llm, recommender
+from apps.cli import index_commands, llm_commands, recommender_commands, shop_commands
 
 GROUPS: dict[str, Callable[[list[str]], int]] = {
-    "index": index.main,
-    "recommender": recommender.main,
-    "llm": llm.main,
+    "index": index_commands.main,
+    "recommender": recommender_commands.main,
+    "llm": llm_commands.main,
 }
 
 
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in GROUPS:
         return GROUPS[args[0]](args[1:])
-    return commands.main(args)
+    return shop_commands.main(args)
 
 
 if __name__ == "__main__":

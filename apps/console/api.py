@@ -17,7 +17,7 @@ from apps.console.routes.assist import assist_router
 from apps.console.routes.audit import audit_router
 from apps.console.routes.handoffs import handoffs_router
 from apps.console.routes.messages import messages_router
-from apps.console.routes.queue import queue_router
+from apps.console.routes.queue_list import queue_router
 from apps.console.routes.staff_admin import staff_admin_router
 from apps.console.wiring import Console
 

@@ -29,7 +29,7 @@ from fastapi.responses import StreamingResponse
 
 from apps.console.auth import SESSION_COOKIE, Staff, resolve_session
 from apps.console.guards import staff_guard
-from apps.console.queries import staff_names
+from apps.console.staff_queries import staff_names
 from apps.console.views import iso, message_dict, queue_items
 from apps.console.wiring import Console
 from shop.handoff.queries import message_ids_between, messages_after, newest_message_id

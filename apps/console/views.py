@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from apps.console.auth import Staff
-from apps.console.queries import customer_names, staff_names
+from apps.console.staff_queries import customer_names, staff_names
 from apps.console.wiring import Console
 from shop.db.schema import Handoff, HandoffMessage
 from shop.handoff.queries import last_shopper_messages, transcript_messages

@@ -17,9 +17,12 @@ def placeholder_svg(handle: str, *, size: int = 240) -> str:
     words = [w for w in handle.split("-") if w and not w.isdigit()]
     initials = escape("".join(w[0] for w in words[:2]).upper() or "?")
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 100 100" role="img">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 100 100"'
+        ' role="img">'
         f'<rect width="100" height="100" fill="{colour}"/>'
-        f'<circle cx="{30 + digest[1] % 40}" cy="{30 + digest[2] % 40}" r="{18 + digest[3] % 12}" fill="#ffffff" opacity="0.15"/>'
-        f'<text x="50" y="58" font-family="sans-serif" font-size="26" text-anchor="middle" fill="#ffffff">{initials}</text>'
+        f'<circle cx="{30 + digest[1] % 40}" cy="{30 + digest[2] % 40}" r="{18 + digest[3] % 12}"'
+        ' fill="#ffffff" opacity="0.15"/>'
+        '<text x="50" y="58" font-family="sans-serif" font-size="26" text-anchor="middle" fill="#ffffff">'
+        f'{initials}</text>'
         "</svg>"
     )

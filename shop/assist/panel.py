@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from models.recsys.serving import ModelHolder
 from shop.db.schema import Customer, Handoff, Interaction, Order, OrderItem, Product, Return
 from shop.promo.copy import expiry_words
 from shop.promo.offers import eligible_offers, terms_of
@@ -193,13 +194,15 @@ def _lifetime(session: Session, *, customer_id: int) -> tuple[str, int]:
     ).all()
     if not rows:
         return format_money(0, "USD"), 0
-    return " + ".join(format_money(int(total), currency) for currency, total, _n in rows), sum(int(n) for *_x, n in rows)
+    spent = " + ".join(format_money(int(total), currency) for currency, total, _n in rows)
+    return spent, sum(int(n) for *_x, n in rows)
 
 
 def _interactions(session: Session, *, customer_id: int | None, session_id: str) -> tuple[dict[str, Any], ...]:
     where = Interaction.customer_id == customer_id if customer_id is not None else Interaction.session_id == session_id
     rows = session.execute(
-        select(Interaction.kind, Product.title, Product.id, Interaction.at).join(Product, Product.id == Interaction.product_id)
+        select(Interaction.kind, Product.title, Product.id, Interaction.at)
+        .join(Product, Product.id == Interaction.product_id)
         .where(where).order_by(Interaction.at.desc(), Interaction.id.desc()).limit(RECENT_INTERACTIONS)
     ).all()
     return tuple({"kind": kind, "product": title, "product_id": pid, "at": at.isoformat()}
@@ -215,7 +218,7 @@ def _offers(session: Session, *, customer_id: int, now: datetime) -> tuple[dict[
     return tuple(out)
 
 
-def customer_panel(session: Session, *, handoff: Handoff, now: datetime, holder: object | None = None,
+def customer_panel(session: Session, *, handoff: Handoff, now: datetime, holder: ModelHolder | None = None,
                    products: int = PRODUCTS) -> CustomerPanel:
     """The :class:`CustomerPanel` for ``handoff``'s customer at ``now`` (naive UTC).
 

@@ -38,6 +38,7 @@ from models.llm import prompts
 from models.llm.checked import Checked, generate_checked
 from models.llm.runner import LLMRunner
 from models.llm.verify import unsupported
+from models.recsys.serving import ModelHolder
 from shop.assist.panel import CustomerPanel, customer_panel
 from shop.db.schema import Handoff, HandoffMessage
 from shop.services.grounded import policy_facts
@@ -121,7 +122,8 @@ def load_transcript(session: Session, *, handoff_id: int) -> list[dict[str, Any]
     return [{"author": m.author, "text": m.text, "at": m.at.isoformat()} for m in rows]
 
 
-def load_context(session: Session, *, handoff_id: int, now: datetime, holder: object | None = None) -> AssistContext:
+def load_context(session: Session, *, handoff_id: int, now: datetime,
+                 holder: ModelHolder | None = None) -> AssistContext:
     """The :class:`AssistContext` of a handoff (blocking: call it in a worker thread).
 
     Raises:

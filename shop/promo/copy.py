@@ -98,7 +98,8 @@ def promo_facts(session: Session, *, customer_id: int, terms: Terms, code: str, 
 def template_message(facts: PromoFacts) -> str:
     """The promo message without the LLM: every term, from the facts."""
     opener = f"Hi {facts.first_name}! " + (f"Since you liked the {facts.liked}, here's " if facts.liked else "Here's ")
-    text = f"{opener}{facts.terms.discount} on {facts.terms.applies_to} with code {facts.code}, valid until {facts.expires}."
+    text = (f"{opener}{facts.terms.discount} on {facts.terms.applies_to} with code {facts.code}, "
+            f"valid until {facts.expires}.")
     if facts.product and facts.price:
         text += f" The {facts.product} would be {facts.price} with it."
     return text

@@ -49,7 +49,7 @@ def customer_features(session: Session, *, rows: Sequence[tuple[int, datetime]],
                 .join(OrderItem, OrderItem.order_id == Order.id).join(Product, Product.id == OrderItem.product_id)
                 .where(Order.customer_id.in_(ids), Order.status != "cancelled"))
         for cid, placed, price, qty, cat in session.execute(stmt):
-            history[cid].append((placed, int(price), int(qty), cat_of.get(cat)))
+            history[cid].append((placed, int(price), int(qty), cat_of.get(cat) if cat is not None else None))
     for items in history.values():
         items.sort(key=lambda t: t[0])
     out = np.zeros((len(rows), len(BASE_FEATURES) + len(categories)))

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shop.db.engine import rows_changed
 from shop.db.schema import Category, Customer, Offer, OfferCode, Product
 from shop.services.money import format_money
 
@@ -52,7 +53,8 @@ def terms_of(session: Session, offer: Offer) -> Terms:
         discount = "free shipping"
     names: list[str] = []
     if offer.category_slugs:
-        names = [c.name.lower() for c in session.scalars(select(Category).where(Category.slug.in_(offer.category_slugs)))]
+        categories = session.scalars(select(Category).where(Category.slug.in_(offer.category_slugs)))
+        names = [c.name.lower() for c in categories]
     if offer.product_ids:
         names += [p.title for p in session.scalars(select(Product).where(Product.id.in_(offer.product_ids)))]
     return Terms(offer.key, offer.kind, discount, " and ".join(names) if names else "everything", offer.ends_at)
@@ -159,17 +161,17 @@ def redeem_code(session: Session, *, code: str, customer_id: int, order_ref: str
         return Redemption("already_redeemed")
     if row.expires_at <= now:
         return Redemption("expired")
-    spent = session.execute(
+    spent = rows_changed(session.execute(
         update(Offer).where(Offer.id == row.offer_id, Offer.spent_cents + discount <= Offer.budget_cents)
         .values(spent_cents=Offer.spent_cents + discount)
-    )
-    if spent.rowcount != 1:
+    ))
+    if spent != 1:
         return Redemption("budget_spent")
-    claimed = session.execute(
+    claimed = rows_changed(session.execute(
         update(OfferCode).where(OfferCode.id == row.id, OfferCode.redeemed_at.is_(None))
         .values(redeemed_at=now, order_ref=order_ref, discount_cents=discount)
-    )
-    if claimed.rowcount != 1:  # another redemption won the race: give the budget back
+    ))
+    if claimed != 1:  # another redemption won the race: give the budget back
         session.execute(update(Offer).where(Offer.id == row.offer_id).values(spent_cents=Offer.spent_cents - discount))
         session.expire(row)
         again = session.scalar(select(OfferCode).where(OfferCode.id == row.id))

@@ -142,7 +142,7 @@ def choose(offers: list[Offer], *, config: PolicyConfig, model: UpliftModel | No
 def decide(session: Session, *, customer_id: int, now: datetime, config: PolicyConfig,
            model: UpliftModel | None, categories: list[str], rng: random.Random | None = None) -> Decision:
     """Decide, issue a code when an offer is chosen, and log the decision."""
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # noqa: S311  - picks offers (exploration), not secrets
     if config.name == "paused":
         return Decision("none", "offers are paused")
     offers = eligible_offers(session, customer_id=customer_id, now=now)

@@ -65,7 +65,8 @@ def ab_report(session: Session, *, policy: str | None = None, since: datetime | 
         stmt = stmt.where(OfferEvent.policy == policy)
     if since:
         stmt = stmt.where(OfferEvent.shown_at >= since)
-    stats = {arm: (int(n), int(conv or 0), int(red or 0), int(rev or 0)) for arm, n, conv, red, rev in session.execute(stmt)}
+    stats = {arm: (int(n), int(conv or 0), int(red or 0), int(rev or 0))
+             for arm, n, conv, red, rev in session.execute(stmt)}
     control = stats.get("control")
     rows = []
     for arm in sorted(stats, key=lambda a: (a != "control", a)):

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shop.db.schema import Cart, CartItem, Product, ProductVariant
-from shop.services.catalog import _size_key, load_products
-from shop.services.interactions import _now, known_customer, record_interaction
+from shop.services.catalog import load_products, size_sort_key
+from shop.services.interactions import known_customer, record_interaction, utc_now
 from shop.services.money import format_money
 
 MAX_QUANTITY = 10
@@ -59,7 +59,7 @@ def _cart(session: Session, *, session_id: str, customer_id: int | None, create:
                           .options(selectinload(Cart.items).selectinload(CartItem.variant),
                                    selectinload(Cart.items).selectinload(CartItem.product)))
     if cart is None and create:
-        now = _now()
+        now = utc_now()
         cart = Cart(session_id=session_id[:64], customer_id=customer_id, created_at=now, updated_at=now)
         session.add(cart)
         session.flush()
@@ -116,15 +116,16 @@ def add_to_cart(session: Session, *, session_id: str, product_id: int, size: str
     variant = matches[0]
     cid = known_customer(session, customer_id=customer_id)
     cart = _cart(session, session_id=session_id, customer_id=cid, create=True)
-    assert cart is not None
+    if cart is None:
+        raise RuntimeError(f"no cart for session {session_id!r} after creating one")
     line = next((i for i in cart.items if i.variant_id == variant.id), None)
     if line is None:
-        line = CartItem(product_id=product.id, variant_id=variant.id, quantity=0, added_at=_now())
+        line = CartItem(product_id=product.id, variant_id=variant.id, quantity=0, added_at=utc_now())
         cart.items.append(line)
     if line.quantity >= variant.stock:
         return AddResult("limit", product.title, cart=view_cart(session, session_id=session_id))
     line.quantity = min(line.quantity + quantity, variant.stock)
-    cart.updated_at = _now()
+    cart.updated_at = utc_now()
     session.flush()
     record_interaction(session, product_id=product.id, kind="add_to_cart", session_id=session_id, customer_id=cid)
     return AddResult("added", product.title, cart=view_cart(session, session_id=session_id))
@@ -134,5 +135,5 @@ def _options(variants: list[ProductVariant]) -> tuple[str, ...]:
     sizes = [v.size for v in variants if v.size]
     if len(set(sizes)) > 1:
 
-        return tuple(sorted(set(sizes), key=_size_key))
+        return tuple(sorted(set(sizes), key=size_sort_key))
     return tuple(sorted({v.colour for v in variants if v.colour}))

@@ -21,7 +21,7 @@ from shop.services.money import format_money
 SIZE_ORDER = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL")
 
 
-def _size_key(size: str) -> tuple[int, float, str]:
+def size_sort_key(size: str) -> tuple[int, float, str]:
     if size in SIZE_ORDER:
         return (0, SIZE_ORDER.index(size), size)
     try:
@@ -58,7 +58,7 @@ class ProductCard:
 
 def product_card(product: Product) -> ProductCard:
     """A card from a product loaded with its brand and variants."""
-    sizes = sorted({v.size for v in product.variants if v.stock > 0 and v.size}, key=_size_key)
+    sizes = sorted({v.size for v in product.variants if v.stock > 0 and v.size}, key=size_sort_key)
     colours = sorted({v.colour for v in product.variants if v.stock > 0 and v.colour})
     return ProductCard(
         id=product.id,
@@ -121,7 +121,7 @@ def product_details(session: Session, *, product_id: int, max_reviews: int = 3) 
         .limit(max_reviews)
     ).all()
     stock = sorted(((v.size, v.colour, v.stock) for v in product.variants),
-                   key=lambda t: (_size_key(t[0] or ""), t[1] or ""))
+                   key=lambda t: (size_sort_key(t[0] or ""), t[1] or ""))
     return ProductDetails(
         card=product_card(product),
         category=product.category.name if product.category else None,
@@ -129,7 +129,7 @@ def product_details(session: Session, *, product_id: int, max_reviews: int = 3) 
         description=product.description,
         attributes=dict(product.attributes or {}),
         stock=stock,
-        reviews=[tuple(r) for r in reviews],
+        reviews=[(int(r[0]), str(r[1]), str(r[2])) for r in reviews],
         compare_at=format_money(product.compare_at_cents, product.currency) if product.compare_at_cents else None,
     )
 
@@ -183,13 +183,15 @@ def list_categories(session: Session) -> list[tuple[str, str, int]]:
     return [(slug, name, int(n)) for slug, name, n in rows]
 
 
-def browse_cards(session: Session, *, category: str | None = None, limit: int = 24, offset: int = 0) -> list[ProductCard]:
+def browse_cards(session: Session, *, category: str | None = None, limit: int = 24,
+                 offset: int = 0) -> list[ProductCard]:
     """Cards of active products, best rated first (then by id), optionally in one
     category (slug); ``limit`` at most 100."""
     query = select(Product.id).where(Product.is_active.is_(True))
     if category:
         query = query.join(Category, Product.category_id == Category.id).where(Category.slug == category)
-    query = query.order_by(Product.rating_count.desc(), Product.id).limit(max(1, min(limit, 100))).offset(max(0, offset))
+    query = (query.order_by(Product.rating_count.desc(), Product.id)
+             .limit(max(1, min(limit, 100))).offset(max(0, offset)))
     return get_cards(session, product_ids=list(session.scalars(query)))
 
 

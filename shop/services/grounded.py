@@ -73,7 +73,8 @@ def product_facts(details: ProductDetails, *, reviews: bool = True) -> str:
     lines.append(f"Price: {card.price}" + (f" (was {details.compare_at})" if details.compare_at else ""))
     if details.category:
         lines.append(f"Category: {details.category}; fit for: {details.gender}")
-    lines.append(f"Rating: {card.rating:.1f}/5 from {card.rating_count} reviews" if card.rating else "Rating: no reviews yet")
+    lines.append(f"Rating: {card.rating:.1f}/5 from {card.rating_count} reviews" if card.rating
+                 else "Rating: no reviews yet")
     if details.description:
         lines.append(f"Description: {details.description.strip()[:MAX_DESCRIPTION_CHARS]}")
     features = attrs.get("features")

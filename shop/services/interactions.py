@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from models.recsys.interaction_log import KINDS
 from shop.db.schema import Customer, Interaction, Product
-from shop.services.catalog import product_details
+from shop.services.catalog import ProductDetails, product_details
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
@@ -35,7 +35,7 @@ def known_customer(session: Session, *, customer_id: int | str | None) -> int | 
 
 
 def record_interaction(session: Session, *, product_id: int, kind: str, session_id: str,
-                       customer_id: int | None = None, source: str = "chat",
+                       customer_id: int | str | None = None, source: str = "chat",
                        at: datetime | None = None) -> Interaction | None:
     """Store one event; ``None`` (nothing stored) for a product that doesn't exist.
 
@@ -49,14 +49,14 @@ def record_interaction(session: Session, *, product_id: int, kind: str, session_
     if session.scalar(select(Product.id).where(Product.id == int(product_id))) is None:
         return None
     event = Interaction(customer_id=known_customer(session, customer_id=customer_id), session_id=session_id[:64],
-                        product_id=int(product_id), kind=kind, at=at or _now(), source=source[:32])
+                        product_id=int(product_id), kind=kind, at=at or utc_now(), source=source[:32])
     session.add(event)
     session.flush()
     return event
 
 
 def show_product(session: Session, *, product_id: int, session_id: str, customer_id: int | str | None = None,
-                 clicked: bool = False) -> object | None:
+                 clicked: bool = False) -> ProductDetails | None:
     """The product's details (:func:`shop.services.catalog.product_details`), logging
     a ``click`` (the shopper pressed a card's button) or a ``view``; ``None`` when the
     product is gone (nothing logged)."""

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from shop.db.engine import rows_changed
 from shop.db.schema import Order, OrderStatusEvent, ProductVariant
 from shop.services.money import format_money
 from shop.services.text_parse import Address
@@ -150,12 +151,12 @@ def cancel_order(session: Session, *, order_number: str, email: str, now: dateti
         return ChangeResult(False, "not_found")
     if order.status not in CANCELLABLE:
         return ChangeResult(False, _blocked_reason(order), order.number)
-    updated = session.execute(
+    updated = rows_changed(session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status.in_(CANCELLABLE))
         .values(status="cancelled")
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if updated != 1:
         session.refresh(order)
         return ChangeResult(False, _blocked_reason(order), order.number)

@@ -219,7 +219,8 @@ def answer_question(
             return None
         answer = f"The {title} has a {fit} fit."
         if re.search(r"run(s)? (small|big|large)|true to size|size (up|down)|between sizes", text):
-            answer += f" The product details describe it as a {fit} fit and say nothing about it running small or large."
+            answer += (f" The product details describe it as a {fit} fit and say nothing about it running"
+                       " small or large.")
         return answer
     if asked.topic == "weight":
         grams = attrs.get("weight_g")

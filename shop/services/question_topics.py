@@ -41,7 +41,8 @@ FEATURE_WORDS: tuple[tuple[str, str], ...] = (
     (r"hip ?belt|waist ?belt", "hip belt"),
     (r"laptop", "laptop sleeve"),
     (r"bladder|hydration|water reservoir|drinking tube", "hydration compatible"),
-    (r"(back ?panel|back) .*(vent|air|breath)|ventilated back|sweaty back|back (always )?gets sweaty", "ventilated back panel"),
+    (r"(back ?panel|back) .*(vent|air|breath)|ventilated back|sweaty back|back (always )?gets sweaty",
+     "ventilated back panel"),
     (r"vents? (on|in) the back|back .*vents?|vented back", "vented back"),
     (r"free ?standing|without (guy ?lines|stakes|pegs)", "freestanding"),
     (r"two doors|2 doors|second door|climb over", "two doors"),
@@ -105,7 +106,7 @@ UNANSWERABLE = re.compile(
     r"coating|treatment|toxic|repair|spare parts?)\b", re.I)
 STOCK = re.compile(r"\b(in stock|stock|available|availability|have (it|them|this|these|one|any|an?)|left|sold out|"
                    r"do you have|got (it|any)|come in|comes in|get it in|order it in)\b", re.I)
-SIZE_TOKEN = (r"xxxl|xxl|xxs|xs|xl|one size|s|m|l|small|medium|large|extra large|regular|long|"
+SIZE_TOKEN = (r"xxxl|xxl|xxs|xs|xl|one size|s|m|l|small|medium|large|extra large|regular|long|"  # noqa: S105  - a regex, not a password
               r"\d-person|\d{1,2}(?:\.5)?")
 SIZE_PATTERNS = (
     re.compile(rf"\bsize\s+({SIZE_TOKEN})\b", re.I),
@@ -115,7 +116,8 @@ SIZE_PATTERNS = (
     re.compile(rf"\b({SIZE_TOKEN})s?\s+(?:in stock|available|left)\b", re.I),
 )
 SIZE_NAMES = {"small": "S", "medium": "M", "large": "L", "extra large": "XL"}
-FIT = re.compile(r"\b(fit|fits|fitting|sizing|size chart|sizes? (run|come up)|run(s)? (small|big|large|narrow|wide|true)|true to size|size (up|down)|"
+FIT = re.compile(r"\b(fit|fits|fitting|sizing|size chart|sizes? (run|come up)|"
+                 r"run(s)? (small|big|large|narrow|wide|true)|true to size|size (up|down)|"
                  r"between sizes|cut\b|roomy|baggy|loose|tight|snug|slim|relaxed|athletic|wide feet|narrow feet|"
                  r"wide|narrow|big thighs|skin[- ]?tight)", re.I)
 WEIGHT = re.compile(r"\b(weigh|weighs|weight|heavy|heavier|heaviness|grams?|ounces?|oz|pounds?|lbs?|"
@@ -141,7 +143,8 @@ USE_WORDS: tuple[tuple[str, str], ...] = (
     (r"every ?day|daily|casual|around town|errands|day to day", "everyday"),
 )
 GENERIC_USES = frozenset({"travel", "everyday"})
-COLD = re.compile(r"\b(winter|cold|warm(?! weather)|warmth|freezing|frigid|below (freezing|zero)|snow\w*|sub-?zero|icy|ice|warm enough|"
+COLD = re.compile(r"\b(winter|cold|warm(?! weather)|warmth|freezing|frigid|below (freezing|zero)|snow\w*|"
+                  r"sub-?zero|icy|ice|warm enough|"
                   r"keep (me|my \w+) warm|toes warm|is it warm|actually warm|cozy|cosy|january|december|february|"
                   r"february|feb\b|jan\b|frost)", re.I)
 HOT = re.compile(r"\b(summer|hot|heat\w*|humid|scorching|sun|sunny|beach|tropical|august|july|warm weather)\b", re.I)

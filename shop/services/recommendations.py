@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.recsys.interaction_log import InteractionLog, from_database
-from models.recsys.serving import ModelHolder
+from models.recsys.serving import ModelHolder, Served
 from shop.db.schema import Category, Interaction, Order, OrderItem, Product
 from shop.services.catalog import ProductCard, get_cards, resolve_category
 from shop.services.search.filters import matching_ids
@@ -90,21 +90,21 @@ class Recommendations:
 
 
 @lru_cache(maxsize=4)
-def get_model_holder(root: str, check_s: float) -> object:
+def get_model_holder(root: str, check_s: float) -> ModelHolder:
     """The process's :class:`models.recsys.serving.ModelHolder` for ``root`` (cached: one per
     process, so a promoted version is loaded once and swapped in for everyone)."""
 
     return ModelHolder(Path(root), check_s=check_s)
 
 
-def _served(holder: object | None) -> object | None:
+def _served(holder: ModelHolder | None) -> Served | None:
     if holder is None:
         return None
     return holder.get()
 
 
 def shopper_log(session: Session, *, customer_id: int | None, session_id: str | None,
-                limit: int = HISTORY_EVENTS) -> object:
+                limit: int = HISTORY_EVENTS) -> InteractionLog:
     """The shopper's latest ``limit`` events as a one-user :class:`InteractionLog`
     (user id :data:`ANONYMOUS`): the customer's when signed in, else this
     conversation's. Purchases at one instant share a basket, as in training."""
@@ -168,7 +168,8 @@ def _sales(session: Session, *, days: int = BESTSELLER_DAYS) -> dict[int, int]:
     """product id -> purchases in the last ``days`` days (only those with any). One
     grouped query over the window, kept for ``SALES_CACHE_S`` seconds per database:
     bestsellers move slowly, and shoppers without history shouldn't wait on a scan."""
-    key = f"{session.get_bind().url}|{days}"
+    bind = session.get_bind()
+    key = f"{bind.engine.url}|{days}"
     now = time.monotonic()
     with _SALES_LOCK:
         cached = _SALES_CACHE.get(key)
@@ -198,7 +199,7 @@ def _bestsellers(session: Session, ids: list[int], k: int) -> list[tuple[int, st
 
 def recommend_products(session: Session, *, query: SearchQuery, customer_id: int | None = None,
                        session_id: str | None = None, k: int = 5, similar_to: int | None = None,
-                       gift: bool = False, holder: object | None = None,
+                       gift: bool = False, holder: ModelHolder | None = None,
                        exclude: tuple[int, ...] = ()) -> Recommendations:
     """Up to ``k`` recommendations (see the module doc). ``holder``: the served model's
     :class:`models.recsys.serving.ModelHolder` (``None``: bestsellers only)."""

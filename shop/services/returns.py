@@ -160,7 +160,8 @@ def request_return(
     item = next(i for i in order.items if i.id == order_item_id)
     refund_cents = item.unit_price_cents * item.quantity
     ret = Return(
-        rma_number=f"PENDING-{uuid.uuid4().hex[:20]}", order_id=order.id, order_item_id=item.id, customer_id=order.customer_id,
+        rma_number=f"PENDING-{uuid.uuid4().hex[:20]}", order_id=order.id, order_item_id=item.id,
+        customer_id=order.customer_id,
         quantity=item.quantity, reason=reason[:MAX_REASON_CHARS], status="requested",
         refund_cents=refund_cents, requested_at=now,
     )

@@ -39,7 +39,8 @@ ORDINALS = {
     "tenth": 10, "10th": 10,
 }
 _ORDINAL_RE = re.compile(
-    r"\b(" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + r")\b|(?:#|no\.?|number|item|option)\s*(\d{1,2})\b|^\s*(\d{1,2})\s*$",
+    r"\b(" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + r")\b"
+    r"|(?:#|no\.?|number|item|option)\s*(\d{1,2})\b|^\s*(\d{1,2})\s*$",
     re.I,
 )
 
@@ -73,8 +74,8 @@ def parse_price_range(text: str | None) -> tuple[int | None, int | None]:
     for pattern in (_BETWEEN_RE, _RANGE_RE):
         match = pattern.search(clipped)
         if match:
-            low, high = sorted((_to_cents(match.group(1)), _to_cents(match.group(2))))
-            return low, high
+            first, second = sorted((_to_cents(match.group(1)), _to_cents(match.group(2))))
+            return first, second
     high_match = _MAX_RE.search(clipped)
     low_match = _MIN_RE.search(clipped)
     high = _to_cents(high_match.group(1)) if high_match else None

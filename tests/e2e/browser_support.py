@@ -41,9 +41,9 @@ class Server:
         self.log = log
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
         full_env.update(PYTHONPATH=str(ROOT), **env)
-        self._out = open(log, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "apps.cli", *args, "--port", str(port)], cwd=ROOT,
-                                     env=full_env, stdout=self._out, stderr=subprocess.STDOUT)
+        with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "apps.cli", *args, "--port", str(port)], cwd=ROOT,
+                                         env=full_env, stdout=out, stderr=subprocess.STDOUT)
 
     def wait(self, timeout_s: float = 120) -> Server:
         deadline = time.monotonic() + timeout_s
@@ -64,7 +64,6 @@ class Server:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-        self._out.close()
 
 
 def run_node(test_file: str, *, stack: RunningStack, tmp_path: Path, env: dict[str, str]) -> str:

@@ -20,11 +20,14 @@ from sqlalchemy import func, select
 from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Customer, Order, OrderItem, Product, Return
+from tests.e2e.browser_support import Server, browser_missing
+from tests.e2e.test_promo_conversations import _customers
 from tests.fake_platforms import FakePlatforms, stack_env
 from tests.stack import RunningStack, StackError, missing_prerequisites
 from tools.demo.generate import generate_demo_shop
 
 E2E_SCALE = 0.2
+STORE_PORT = 18000  # the demo storefront of the browser tests
 
 
 @pytest.fixture(scope="session")
@@ -187,7 +190,8 @@ class ShopFacts:
 
     def latest_persona_order(self) -> str:
         with session_scope(self.url) as s:
-            return s.scalar(select(Order.number).where(Order.customer_id == 1).order_by(Order.placed_at.desc()).limit(1))
+            return s.scalar(select(Order.number).where(Order.customer_id == 1)
+                            .order_by(Order.placed_at.desc()).limit(1))
 
     def other_customers_order(self) -> str:
         with session_scope(self.url) as s:
@@ -224,3 +228,21 @@ class ShopFacts:
 @pytest.fixture(scope="session")
 def facts(e2e_db_url: str) -> ShopFacts:
     return ShopFacts(e2e_db_url)
+
+
+@pytest.fixture(scope="module")
+def storefront(stack: RunningStack, e2e_db_url: str, e2e_workdir: Path) -> Iterator[str]:
+    """The demo storefront on the e2e shop (for the browser tests), its demo sign-in
+    being a customer the (greedy) offer policy gives an offer."""
+    reason = browser_missing()
+    if reason:
+        pytest.skip(reason)
+    eligible, _ = _customers(e2e_db_url)
+    server = Server(["web"], port=STORE_PORT, log=e2e_workdir / "web.log",
+                    env={"DATABASE_URL": e2e_db_url, "SHOP_IDENTITY_SECRET": "e2e-secret",
+                         "SHOP_WIDGET_SERVER_URL": f"http://127.0.0.1:{stack.rasa_port}",
+                         "SHOP_DEMO_CUSTOMER_ID": str(eligible)})
+    try:
+        yield server.wait().url
+    finally:
+        server.stop()

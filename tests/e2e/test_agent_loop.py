@@ -20,7 +20,6 @@ import pytest
 
 from tests.e2e.browser_support import Server, browser_missing, run_node
 from tests.e2e.conftest import E2E_LLM, E2E_RELAY_SECRET
-from tests.e2e.test_browser import storefront
 from tests.e2e.test_messaging import Telegram
 from tests.fake_platforms import FakePlatforms
 from tests.stack import RunningStack

@@ -5,6 +5,7 @@ come back. The action server never loads weights."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -56,7 +57,8 @@ def ask_until_llm_answers(stack: RunningStack, sender: str, questions: list[str]
 
 def test_the_action_server_loads_no_model_weights(stack: RunningStack) -> None:
     pid = next(p.pid for p in stack._procs if "actions" in " ".join(map(str, p.args)) and "models.llm" not in p.args)
-    maps = open(f"/proc/{pid}/maps").read()
+    with open(f"/proc/{pid}/maps") as f:
+        maps = f.read()
     assert ".gguf" not in maps and "libllama" not in maps and "libggml" not in maps
     assert stack.llm_healthy()
 
@@ -99,10 +101,8 @@ def test_a_hung_llm_server_is_replaced(stack: RunningStack) -> None:
         assert answer.strip() and time.monotonic() - started < 45
         new_pid = wait_for_new_server(stack, old_pid)
     finally:
-        try:  # the supervisor SIGKILLs a hung server; never leave one stopped
+        with contextlib.suppress(ProcessLookupError):  # the supervisor SIGKILLs a hung server; never leave one stopped
             os.kill(old_pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
     assert new_pid != old_pid
     ask_until_llm_answers(stack, sender, ["are the first ones waterproof?", "how much do the first ones weigh?",
                                           "what fit are the first ones?", "are the first ones good for winter?"])

@@ -111,7 +111,8 @@ def test_new_product_is_found_at_once_and_gone_once_deactivated(stack: RunningSt
     assert pid not in {c["id"] for c in cards(stack.send(new_sender(), "zephyr aurora parka"))}
 
 
-@pytest.mark.parametrize("message", ["show me qwxzvbnmpl", "find me a flux capacitor 9000", "search for ;DROP TABLE products;--"])
+@pytest.mark.parametrize("message", ["show me qwxzvbnmpl", "find me a flux capacitor 9000",
+                                     "search for ;DROP TABLE products;--"])
 def test_queries_that_match_nothing_get_a_helpful_answer(stack: RunningStack, message: str) -> None:
     reply = stack.send(new_sender(), message)
     text = texts(reply)

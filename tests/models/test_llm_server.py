@@ -86,7 +86,7 @@ def test_smoke_names_a_crash(tmp_path: Path) -> None:
 
 def test_the_cli_smoke_fails_with_the_fix_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    from apps.cli import llm as cli
+    from apps.cli import llm_commands as cli
     from models.llm import weights
 
     model = tmp_path / "m.gguf"

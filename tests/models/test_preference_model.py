@@ -193,7 +193,7 @@ def test_hot_swap_under_concurrent_requests(fitted, tmp_path) -> None:
 def test_training_cli_on_a_csv_export_saves_and_promotes_a_version(tmp_path, capsys) -> None:
     import csv
 
-    from apps.cli.recommender import main
+    from apps.cli.recommender_commands import main
     from models.recsys.interaction_log import KINDS
 
     log = planted(users=120)

@@ -195,7 +195,8 @@ def _add_product(s, title: str, *, stock: int = 5) -> int:
     brand = s.scalar(select(Brand).where(Brand.slug == "kestrel"))
     cat = s.scalar(select(Category).where(Category.slug == "jackets"))
     now = AS_OF + timedelta(days=1)
-    p = Product(sku="K-JAC-99999", handle="kestrel-zorblax", title=title, description="A jacket made for glacier travel.",
+    p = Product(sku="K-JAC-99999", handle="kestrel-zorblax", title=title,
+                description="A jacket made for glacier travel.",
                 brand_id=brand.id, category_id=cat.id, gender="unisex", price_cents=12_345, currency="USD",
                 attributes={"features": ["waterproof"], "use_cases": ["skiing"], "material": "nylon"},
                 rating_count=0, is_active=True, created_at=now, updated_at=now)
@@ -354,7 +355,7 @@ def test_registered_in_get_search_backend(shop, monkeypatch) -> None:
 
 
 def test_cli_builds_syncs_and_searches(shop, embedder, tmp_path, capsys) -> None:
-    from apps.cli.index import main
+    from apps.cli.index_commands import main
 
     url, _ = shop
     target = tmp_path / "cli-index"

@@ -44,7 +44,8 @@ def shop(db_url: str) -> str:
 
 
 def _opted_in(s, n: int = 1) -> list[int]:  # type: ignore[no-untyped-def]
-    return list(s.scalars(select(Customer.id).where(Customer.marketing_opt_in.is_(True)).order_by(Customer.id).limit(n)))
+    return list(s.scalars(select(Customer.id).where(Customer.marketing_opt_in.is_(True))
+                          .order_by(Customer.id).limit(n)))
 
 
 def _offer(s, key: str = "ten_off") -> Offer:  # type: ignore[no-untyped-def]
@@ -176,7 +177,7 @@ def test_control_group_paused_policy_and_logged_decisions(shop: str) -> None:
         config = PolicyConfig(name="random", control_pct=20, salt="x")
         decisions = [decide(s, customer_id=c, now=NOW, config=config, model=None, categories=[],
                             rng=random.Random(c)) for c in customers]
-        assert {d.arm for d, c in zip(decisions, customers) if c in control} == {"control"}
+        assert {d.arm for d, c in zip(decisions, customers, strict=True) if c in control} == {"control"}
         issued = [d for d in decisions if d.code is not None]
         assert issued and all(d.code.offer_id == d.offer.id for d in issued)
         logged = s.scalar(select(func.count()).select_from(OfferEvent)) - before
@@ -263,7 +264,7 @@ def test_uplift_model_recovers_a_planted_effect() -> None:
 @pytest.mark.slow
 def test_uplift_policy_beats_random_offers_per_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from shop.db.migrate import upgrade
-    from tools.demo.promo_simulation import simulate
+    from tools.demo.offer_simulation import simulate
 
     url = f"sqlite:///{tmp_path / 'sim.db'}"
     upgrade(url)

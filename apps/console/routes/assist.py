@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from apps.console.auth import Staff, audit
 from apps.console.bodies import KEY_PATTERN, SuggestionEventIn, clean_text
 from apps.console.guards import require_role, staff_guard, visible_handoff
-from apps.console.queries import add_suggestion_event, suggestion_event_counts
+from apps.console.staff_queries import add_suggestion_event, suggestion_event_counts
 from apps.console.views import assist_transcript, load_panel, transcript
 from apps.console.wiring import Console
 

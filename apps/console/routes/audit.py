@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from apps.console.auth import Staff
 from apps.console.guards import require_role, staff_guard
-from apps.console.queries import audit_entries
+from apps.console.staff_queries import audit_entries
 from apps.console.views import iso
 from apps.console.wiring import Console
 

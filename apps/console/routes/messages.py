@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from apps.console.auth import Staff
 from apps.console.bodies import CardIn, MessageIn, OfferIn, clean_text
 from apps.console.guards import staff_guard
-from apps.console.queries import add_suggestion_event
 from apps.console.sending import deliver, sent_reply, store_message
+from apps.console.staff_queries import add_suggestion_event
 from apps.console.views import load_panel
 from apps.console.wiring import Console
 from shop.db.schema import Handoff, Offer

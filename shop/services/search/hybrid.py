@@ -144,17 +144,19 @@ def rank(session: Session, index: CatalogIndex, query: SearchQuery, settings: Ra
     counts: dict[str, int] | None = None
     for round_no, size in enumerate(rounds):
         allowed: list[int] | None = None
-        k = size
         if size is None:
             allowed = matching.matching_ids(session, query) if matching else matching_ids(session, query)
             if not allowed:
                 return Ranked([], unmatched=False, exhaustive=True)
             k = min(len(allowed), pool * 5)
+        else:
+            k = size
         cut_off = False
         rankings: list[list[int]] = []
         weights: list[float] = []
         if use_dense:
-            assert query_vector is not None
+            if query_vector is None:
+                raise RuntimeError("dense ranking needs a query vector")
             dense, full = _dense(index, query_vector, k, allowed, settings.min_similarity)
             cut_off |= full
             rankings.append(dense)
@@ -171,7 +173,7 @@ def rank(session: Session, index: CatalogIndex, query: SearchQuery, settings: Ra
                 hits = every
             else:
                 limit = COMMON_FRACTION * max(index.vectors.ntotal, 1)
-                rare = [t for t, n in counts.items() if n <= limit] or sorted(counts, key=counts.get)[:1]
+                rare = [t for t, n in counts.items() if n <= limit] or sorted(counts, key=lambda t: counts[t])[:1]
                 hits = index.keywords.search(query.text, k, allowed=allowed, tokens=rare)
             title = index.keywords.title_matches(query.text, k, allowed=allowed, tokens=known)
             cut_off |= len(hits) >= k or len(title) >= k or len(every) >= k

@@ -25,7 +25,14 @@ MAX_QUERY_CHARS = 500
 RELAX_ORDER = ("keywords", "use_case", "colour", "size", "brand", "price", "gender")
 
 STOPWORDS = frozenset(
-    ["a", "an", "and", "any", "are", "at", "be", "can", "do", "does", "for", "from", "got", "have", "i", "im", "in", "is", "it", "looking", "me", "my", "need", "of", "on", "or", "please", "pls", "show", "some", "something", "that", "the", "there", "this", "to", "want", "wanna", "with", "you", "your", "under", "over", "below", "above", "less", "more", "than", "between", "cheap", "cheaper", "usd", "dollars", "bucks", "size", "sizes", "colour", "color", "mens", "men", "womens", "women", "ladies", "guys", "unisex", "one", "ones", "what", "which", "who", "how", "find", "get", "buy", "shop", "store", "new", "good", "nice", "best"]
+    [
+        "a", "an", "and", "any", "are", "at", "be", "can", "do", "does", "for", "from", "got", "have", "i", "im", "in",
+        "is", "it", "looking", "me", "my", "need", "of", "on", "or", "please", "pls", "show", "some", "something",
+        "that", "the", "there", "this", "to", "want", "wanna", "with", "you", "your", "under", "over", "below", "above",
+        "less", "more", "than", "between", "cheap", "cheaper", "usd", "dollars", "bucks", "size", "sizes", "colour",
+        "color", "mens", "men", "womens", "women", "ladies", "guys", "unisex", "one", "ones", "what", "which", "who",
+        "how", "find", "get", "buy", "shop", "store", "new", "good", "nice", "best",
+    ]
 )
 
 
@@ -62,7 +69,7 @@ class SearchQuery:
             return replace(self, text="")
         if constraint == "price":
             return replace(self, price_min_cents=None, price_max_cents=None)
-        return replace(self, **{constraint: None})
+        return replace(self, **{constraint: None})  # type: ignore[arg-type]  # one of the optional constraint fields
 
     def has(self, constraint: str) -> bool:
         if constraint == "keywords":
@@ -101,7 +108,12 @@ def keywords(text: str) -> list[str]:
 
 
 POINTER_WORDS = frozenset(
-    ["tell", "about", "more", "details", "detail", "info", "information", "describe", "description", "product", "item", "products", "items", "it", "its", "this", "that", "these", "those", "them", "first", "second", "third", "fourth", "fifth", "last", "number", "option", "options", "other", "another", "same", "compare", "again", "please", "thanks"]
+    [
+        "tell", "about", "more", "details", "detail", "info", "information", "describe", "description", "product",
+        "item", "products", "items", "it", "its", "this", "that", "these", "those", "them", "first", "second", "third",
+        "fourth", "fifth", "last", "number", "option", "options", "other", "another", "same", "compare", "again",
+        "please", "thanks",
+    ]
 )
 
 

@@ -137,6 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except BrokenPipeError:  # output piped into `head` etc.: the work is done, stop printing
-        sys.stdout = open(os.devnull, "w")
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  - stays open as stdout until exit
         return 0
 

@@ -2,8 +2,9 @@
 
     python -m apps.cli recommender train [--data demo|csv] [--out DIR] [--no-promote] [--force] [--if-missing]
 
-    python -m apps.cli recommender evaluate [--data demo|instacart|csv] [--url URL] [--csv FILE --user C --item C --time C
-                              [--kind C] [--basket C]] [--models popularity repeat item-knn als bpr content preference]
+    python -m apps.cli recommender evaluate [--data demo|instacart|csv] [--url URL]
+                              [--csv FILE --user C --item C --time C [--kind C] [--basket C]]
+                              [--models popularity repeat item-knn als bpr content preference]
                               [--k 10] [--cold-start]
 
 ``--data demo`` (default) reads interactions and products from the shop database
@@ -147,8 +148,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"{args.data}: {log.describe()}; {len(items):,} candidate items (loaded in "
           f"{time.perf_counter() - started:.1f} s)\n{split.describe()}\n", flush=True)
     factories = {"popularity": Popularity, "repeat": RepeatHistory, "item-knn": ItemKNN, "als": ALS, "bpr": BPR}
-    vectors = _item_vectors(args.url, item_ids) if args.data == "demo" and {"content", "preference"} & set(args.models) \
-        else None
+    wants_vectors = args.data == "demo" and {"content", "preference"} & set(args.models)
+    vectors = _item_vectors(args.url, item_ids) if wants_vectors else None
     facts = None
     if args.data == "demo" and "preference" in args.models:
 

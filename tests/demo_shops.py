@@ -5,7 +5,8 @@ session-scoped ``demo_shop`` fixture (tests/conftest.py).
 the deterministic demo shop for those arguments: each shop is generated once per test
 session and copied per call, so a test may change its copy freely.
 ``demo_shop(..., url=db_url)`` generates into a given (migrated or empty) database
-instead, e.g. the PostgreSQL one of the ``db_url`` fixture.
+instead, e.g. the PostgreSQL one of the ``db_url`` fixture; ``demo_shop.into(db_url, ...)``
+does the same and returns what was generated (:class:`DemoStats`).
 """
 
 from __future__ import annotations
@@ -46,12 +47,16 @@ class DemoShops:
             self._built[key] = (path, stats)
         return self._built[key]
 
+    def into(self, url: str, *, seed: int, scale: float, as_of: datetime = DEFAULT_AS_OF) -> DemoStats:
+        """Migrate the database at ``url`` and generate that demo shop into it."""
+        upgrade(url)
+        with session_scope(url) as session:
+            return generate_demo_shop(session, seed=seed, as_of=as_of, scale=scale, progress=False)
+
     def __call__(self, *, seed: int, scale: float, as_of: datetime = DEFAULT_AS_OF, url: str | None = None) -> str:
         """The URL of a demo shop of its own for the caller (see the module docstring)."""
         if url is not None:
-            upgrade(url)
-            with session_scope(url) as session:
-                generate_demo_shop(session, seed=seed, as_of=as_of, scale=scale, progress=False)
+            self.into(url, seed=seed, scale=scale, as_of=as_of)
             return url
         template, _ = self._template(seed, scale, as_of)
         copy = self.root / f"copy-{next(self._copies)}-{template.name}"

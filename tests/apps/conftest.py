@@ -22,7 +22,7 @@ from shop.db.schema import Customer
 from shop.handoff.states import record_message, start_handoff
 from shop.promo.offers import eligible_offers
 from tests.apps.console_support import NOW, PASSWORD, Clock, Env, FakeAssist, FakeRelay, free_port
-from tools.demo.generate import generate_demo_shop
+from tests.demo_shops import DemoShops
 
 
 @pytest.fixture
@@ -35,13 +35,13 @@ def fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def env(db_url: str, tmp_path: Path, fast_hashes: None) -> Env:
+def env(db_url: str, tmp_path: Path, fast_hashes: None, demo_shop: DemoShops) -> Env:
     """A demo shop with staff (``agent`` and ``payer``: agents of support and payments,
     ``lead``: supervisor, ``admin``) and two open handoffs (``support`` with a customer
     eligible for offers, ``payments`` anonymous)."""
     (tmp_path / "console.js").write_text("/* console */")
+    demo_shop(seed=11, scale=0.02, as_of=NOW, url=db_url)
     with session_scope(db_url) as s:
-        generate_demo_shop(s, seed=11, as_of=NOW, scale=0.02, progress=False)
         users = {}
         for key, role, teams in (("agent", "agent", ["support"]), ("payer", "agent", ["payments"]),
                                  ("lead", "supervisor", []), ("admin", "admin", [])):

@@ -25,12 +25,11 @@ from apps.console.app import create_console_app
 from apps.console.staff import create_staff
 from apps.console.wiring import Assist, ConsoleConfig
 from shop.db.engine import session_scope
-from shop.db.migrate import upgrade
 from shop.db.schema import HandoffMessage
 from shop.handoff import states as handoffs
 from tests.apps.console_support import free_port as _free_port
+from tests.demo_shops import DemoShops
 from tests.paths import ROOT
-from tools.demo.generate import generate_demo_shop
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 BUNDLE = ROOT / "web" / "dist" / "console.js"
@@ -65,15 +64,14 @@ def _shopper_answers(url: str, handoff_id: int, stop: threading.Event) -> None:
 
 
 @pytest.fixture
-def console_url(tmp_path: Path) -> Iterator[str]:
+def console_url(tmp_path: Path, demo_shop: DemoShops) -> Iterator[str]:
     reason = _missing()
     if reason:
         pytest.skip(reason)
     url = f"sqlite:///{tmp_path / 'shop.db'}"
-    upgrade(url)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
+    demo_shop(seed=3, scale=0.02, as_of=now, url=url)
     with session_scope(url) as s:
-        generate_demo_shop(s, seed=3, as_of=now, scale=0.02, progress=False)
         create_staff(s, email="agent@ridgeline.example", name="Sam", password=PASSWORD, role="agent",
                      teams=["support"], now=now)
         h = handoffs.start_handoff(s, sender_id="web-browser-test", channel="socketio", reason="request",

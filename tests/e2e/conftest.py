@@ -18,13 +18,12 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.db.engine import get_engine, session_scope
-from shop.db.migrate import upgrade
 from shop.db.schema import Customer, Order, OrderItem, Product, Return
+from tests.demo_shops import DemoShops
 from tests.e2e.browser_support import Server, browser_missing
 from tests.e2e.test_promo_conversations import _customers
 from tests.fake_platforms import FakePlatforms, stack_env
 from tests.stack import RunningStack, StackError, missing_prerequisites
-from tools.demo.generate import generate_demo_shop
 
 E2E_SCALE = 0.2
 STORE_PORT = 18000  # the demo storefront of the browser tests
@@ -38,13 +37,9 @@ def e2e_workdir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def e2e_db_url(e2e_workdir: Path) -> str:
-    url = f"sqlite:///{e2e_workdir / 'shop.db'}"
-    upgrade(url)
+def e2e_db_url(e2e_workdir: Path, demo_shop: DemoShops) -> str:
     as_of = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    with session_scope(url) as session:
-        generate_demo_shop(session, seed=7, as_of=as_of, scale=E2E_SCALE, progress=False)
-    return url
+    return demo_shop(seed=7, scale=E2E_SCALE, as_of=as_of, url=f"sqlite:///{e2e_workdir / 'shop.db'}")
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,7 @@ from models.recsys.interaction_log import (
     instacart_sample_path,
 )
 from models.recsys.split import leave_last_basket_out
+from shop.db.engine import session_scope
 
 
 def planted(seed: int = 0, users: int = 300, groups: int = 6, per_group: int = 20, orders: int = 5) -> InteractionLog:
@@ -139,12 +140,8 @@ def test_evaluation_table_lists_every_metric() -> None:
     assert reports[0].users == 60 and 0 <= reports[1].values["AUC"] <= 1
 
 
-def test_shop_database_log_has_baskets_and_evaluates(db_url) -> None:
-    from shop.db.engine import session_scope
-    from tools.demo.generate import generate_demo_shop
-
-    with session_scope(db_url) as s:
-        generate_demo_shop(s, seed=3, as_of=datetime(2026, 1, 1), scale=0.05, progress=False)
+def test_shop_database_log_has_baskets_and_evaluates(db_url, demo_shop) -> None:
+    demo_shop(seed=3, scale=0.05, as_of=datetime(2026, 1, 1), url=db_url)
     with session_scope(db_url) as s:
         log = from_database(s)
         recent = from_database(s, since=datetime(2026, 1, 1) - timedelta(days=30))

@@ -302,7 +302,7 @@ def test_catalog_mismatch_is_refused_and_search_falls_back(shop, embedder, tmp_p
     other = make_shop(tmp_path / "other.db", seed=8)
     with session_scope(other) as s:
         index = CatalogIndex.load(index_dir, embedder=embedder)
-        with pytest.raises(CatalogMismatchError, match="another catalog.*build-index"):
+        with pytest.raises(CatalogMismatchError, match="another catalog.*index build"):
             index.sync(s)
         index.close()
         with pytest.raises(CatalogMismatchError):
@@ -315,7 +315,7 @@ def test_catalog_mismatch_is_refused_and_search_falls_back(shop, embedder, tmp_p
 def test_missing_index_is_reported_or_built(shop, embedder, tmp_path) -> None:
     url, _ = shop
     with session_scope(url) as s:
-        with pytest.raises(IndexNotFoundError, match="build-index"):
+        with pytest.raises(IndexNotFoundError, match="index build"):
             backend(tmp_path / "none", "hybrid", embedder).search(s, SearchQuery(text="jacket"))
         assert HybridProductSearch(index_dir=tmp_path / "none", embedder=embedder).search(
             s, SearchQuery(text="jacket")).cards
@@ -370,12 +370,9 @@ def test_cli_builds_syncs_and_searches(shop, embedder, tmp_path, capsys) -> None
     assert main(["info", "--index-dir", str(tmp_path / "nothing")]) == 1
 
 
-def test_filters_hold_on_every_database(db_url, embedder, tmp_path) -> None:
+def test_filters_hold_on_every_database(db_url, embedder, tmp_path, demo_shop) -> None:
     """The same constrained searches on SQLite and PostgreSQL (skipped without a server)."""
-    from tools.demo.generate import generate_demo_shop
-
-    with session_scope(db_url) as s:
-        generate_demo_shop(s, seed=7, as_of=AS_OF, scale=0.02, progress=False)
+    demo_shop(seed=7, scale=0.02, as_of=AS_OF, url=db_url)
     with session_scope(db_url) as s:
         CatalogIndex.build(s, directory=tmp_path / "idx", embedder=embedder).close()
         b = backend(tmp_path / "idx", "hybrid", embedder)
@@ -451,4 +448,4 @@ def test_warm_up_opens_the_index_or_says_why(shop, embedder, tmp_path, caplog) -
         with caplog.at_level("WARNING", logger="shop.services.search.semantic"):
             missing.warm_up(s)  # logs, never raises: search falls back to SQL
         warm_up(s, name="sql")  # nothing to load
-    assert "semantic search unavailable" in caplog.text and "build-index" in caplog.text
+    assert "semantic search unavailable" in caplog.text and "index build" in caplog.text

@@ -15,20 +15,16 @@ from langchain_core.messages import BaseMessage
 from models.llm.chat import FakeChat
 from models.llm.runner import LLMRunner
 from shop.db.engine import get_engine, session_scope
-from shop.db.migrate import upgrade
 from shop.services import grounded, product_answers
 from shop.services.catalog import ProductDetails
 from shop.services.question_topics import read_question
+from tests.demo_shops import DemoShops
 from tests.product_questions import HOLDOUT_FILE, SET_FILE, Item, load_items, pick_products, score
-from tools.demo.generate import generate_demo_shop
 
 
 @pytest.fixture(scope="module")
-def shop_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('questions') / 'shop.db'}"
-    upgrade(url)
-    with session_scope(url) as session:
-        generate_demo_shop(session, seed=7, as_of=datetime(2026, 11, 1, 12), scale=0.2, progress=False)
+def shop_url(demo_shop: DemoShops) -> Iterator[str]:
+    url = demo_shop(seed=7, scale=0.2, as_of=datetime(2026, 11, 1, 12))
     yield url
     get_engine(url).dispose()
 

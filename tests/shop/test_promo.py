@@ -31,16 +31,15 @@ from shop.promo.offers import (
 from shop.promo.policy import PolicyConfig, decide, in_control_group, train_uplift
 from shop.promo.report import ab_report
 from shop.promo.service import personal_offer
+from tests.demo_shops import DemoShops
 from tools.demo.generate import generate_demo_shop
 
 NOW = datetime(2026, 11, 20, 12, 0, 0)
 
 
 @pytest.fixture
-def shop(db_url: str) -> str:
-    with session_scope(db_url) as s:
-        generate_demo_shop(s, seed=11, as_of=NOW, scale=0.05, progress=False)
-    return db_url
+def shop(db_url: str, demo_shop: DemoShops) -> str:
+    return demo_shop(seed=11, scale=0.05, as_of=NOW, url=db_url)
 
 
 def _opted_in(s, n: int = 1) -> list[int]:  # type: ignore[no-untyped-def]

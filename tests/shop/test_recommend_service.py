@@ -26,16 +26,16 @@ from shop.services.recommendations import (
     wants_like_last_purchase,
 )
 from shop.services.search.query import SearchQuery
-from tools.demo.generate import PERSONA_CUSTOMER_ID, generate_demo_shop
+from tests.demo_shops import DemoShops
+from tools.demo.generate import PERSONA_CUSTOMER_ID
 
 NOW = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 @pytest.fixture
-def shop(db_url: str, tmp_path: Path) -> tuple[str, ModelHolder]:
+def shop(db_url: str, tmp_path: Path, demo_shop: DemoShops) -> tuple[str, ModelHolder]:
     """A small demo shop as of now and a model trained on it, promoted and served."""
-    with session_scope(db_url) as s:
-        generate_demo_shop(s, seed=5, as_of=NOW, scale=0.1, progress=False)
+    demo_shop(seed=5, scale=0.1, as_of=NOW, url=db_url)
     with session_scope(db_url) as s:
         log = from_database(s)
         items = list(s.scalars(select(Product.id)))

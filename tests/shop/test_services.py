@@ -26,16 +26,15 @@ from shop.services.promotions import sale_products
 from shop.services.search.backends import get_search_backend
 from shop.services.search.query import SearchQuery
 from shop.services.text_parse import Address
-from tools.demo.generate import DemoStats, generate_demo_shop
+from tests.demo_shops import DemoShops
+from tools.demo.generate import DemoStats
 
 AS_OF = datetime(2026, 11, 20, 12, 0, 0)
 
 
 @pytest.fixture
-def shop(db_url: str) -> tuple[str, DemoStats]:
-    with session_scope(db_url) as session:
-        stats = generate_demo_shop(session, seed=11, as_of=AS_OF, scale=0.03, progress=False)
-    return db_url, stats
+def shop(db_url: str, demo_shop: DemoShops) -> tuple[str, DemoStats]:
+    return db_url, demo_shop.into(db_url, seed=11, scale=0.03, as_of=AS_OF)
 
 
 def _other_customers_order(session) -> Order:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from actions import runtime
 from shop.db.migrate import upgrade
 from shop.settings import get_settings
+from tests.loop_watch import loop_ticks
 
 
 @pytest.fixture
@@ -38,22 +39,10 @@ def _broken(session) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_calls_run_concurrently_and_loop_stays_free(settings_env: None) -> None:
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    task = asyncio.create_task(ticker())
-    start = time.perf_counter()
-    results = await asyncio.gather(*(runtime.call_service(_slow, seconds=0.3) for _ in range(4)))
-    elapsed = time.perf_counter() - start
-    task.cancel()
-    assert results == [1, 1, 1, 1]
-    assert elapsed < 0.3 * 4 * 0.75, "service calls were serialised"
-    assert ticks >= 10, "the event loop was blocked while services ran"
+    watched = await loop_ticks(asyncio.gather(*(runtime.call_service(_slow, seconds=0.3) for _ in range(4))))
+    assert watched.result == [1, 1, 1, 1]
+    assert watched.elapsed_s < 0.3 * 4 * 0.75, "service calls were serialised"
+    assert watched.ticks >= 10, "the event loop was blocked while services ran"
 
 
 async def test_timeout_and_db_errors_become_service_unavailable(settings_env: None) -> None:

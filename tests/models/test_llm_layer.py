@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 import zipfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from models.llm.chat import FakeChat, ModelOptions, OpenAICompatChat, chat_model
 from models.llm.runner import LLMRunner, LLMUnavailable
 from models.llm.verify import numbers_in, required_missing, unsupported
 from models.llm.weights import GgufSpec, WeightsError, assemble, ensure_gguf, spec_for
+from tests.loop_watch import loop_ticks
 
 FACTS = (
     "Product: Trailblazer Shell Jacket by Ridgeline\nPrice: $129.99 (was $150.00)\n"
@@ -68,26 +68,10 @@ def test_runner_caches_identical_requests() -> None:
 def test_runner_times_out_and_keeps_the_loop_free() -> None:
     runner = LLMRunner(FakeChat(delay_s=0.6), timeout_s=0.2)
 
-    async def go() -> tuple[float, int]:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        task = asyncio.create_task(ticker())
-        started = time.perf_counter()
-        with pytest.raises(LLMUnavailable, match="timeout"):
-            await runner.generate(_ask("slow"))
-        waited = time.perf_counter() - started
-        task.cancel()
-        return waited, ticks
-
-    waited, ticks = asyncio.run(go())
-    assert waited < 0.5
-    assert ticks >= 5  # the event loop kept running while the model worked
+    watched = asyncio.run(loop_ticks(runner.generate(_ask("slow"))))
+    assert isinstance(watched.error, LLMUnavailable) and "timeout" in str(watched.error)
+    assert watched.elapsed_s < 0.5
+    assert watched.ticks >= 5  # the event loop kept running while the model worked
 
 
 def test_runner_refuses_when_too_much_is_waiting() -> None:

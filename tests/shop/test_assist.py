@@ -29,6 +29,7 @@ from shop.handoff.states import record_message, start_handoff
 from shop.promo.offers import eligible_offers
 from shop.services.catalog import ProductCard
 from shop.services.interactions import record_interaction
+from tests.loop_watch import loop_ticks
 from tests.paths import DATA
 from tools.demo.generate import generate_demo_shop
 
@@ -269,21 +270,9 @@ def test_template_suggestions_are_grounded(ctx: replies.AssistContext) -> None:
 def test_suggestions_do_not_block_the_event_loop(ctx: replies.AssistContext) -> None:
     runner = LLMRunner(FakeChat(delay_s=0.2, responder=lambda m: "I'm checking on it now."))
 
-    async def go() -> int:
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        task = asyncio.create_task(ticker())
-        await replies.suggest_replies(transcript=ctx.transcript, panel=ctx.panel, runner=runner, count=1)
-        task.cancel()
-        return ticks
-
-    assert _run(go()) >= 10
+    watched = _run(loop_ticks(replies.suggest_replies(transcript=ctx.transcript, panel=ctx.panel, runner=runner,
+                                                      count=1)))
+    assert watched.error is None and watched.ticks >= 10
 
 
 @pytest.mark.slow

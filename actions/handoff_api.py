@@ -28,7 +28,6 @@ bot: fail open).
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -41,7 +40,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy.orm import Session
 
 from actions.runtime import ServiceUnavailable, call_service
-from protocol.handoff import SIGNATURE_HEADER, signature_refusal
+from protocol.handoff import SIGNATURE_HEADER, json_object, signature_refusal
 from shop.handoff.delivery import take_undelivered
 from shop.handoff.gate import route_inbound
 from shop.handoff.handoff_config import HandoffConfig, HandoffConfigError, load_config
@@ -105,12 +104,9 @@ def access_refused(*, body: bytes, signature: str | None, client_ip: str, secret
 def read_inbound(body: bytes) -> dict[str, Any] | str:
     """The request's fields (``sender_id``, ``channel``, ``text``, ``customer_id`` int
     or ``None``, ``history`` list), or what is wrong with the body."""
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        return "body is not JSON"
-    if not isinstance(data, dict):
-        return "body must be a JSON object"
+    data = json_object(body)
+    if isinstance(data, str):
+        return data
     sender, channel, text = data.get("sender_id"), data.get("channel"), data.get("text")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > 200:
         return "'sender_id' must be a non-empty string of up to 200 characters"

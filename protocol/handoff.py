@@ -99,16 +99,24 @@ def relay_refusal(body: bytes, header: str | None, *, secret: str) -> tuple[int,
     return signature_refusal(body, header, secret=secret)
 
 
-def read_relay_request(body: bytes) -> tuple[str, str, dict[str, Any]] | str:
-    """``(sender_id, channel, message)`` of a relay body, or what is wrong with it.
-    ``message`` keeps ``text`` (cut at 4,000 characters), ``custom`` (an object) and
-    ``agent_name`` (cut at 120); it needs a text or a custom payload."""
+def json_object(body: bytes) -> dict[str, Any] | str:
+    """The JSON object in ``body``, or what is wrong with it."""
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return "body is not JSON"
     if not isinstance(data, dict):
         return "body must be a JSON object"
+    return data
+
+
+def read_relay_request(body: bytes) -> tuple[str, str, dict[str, Any]] | str:
+    """``(sender_id, channel, message)`` of a relay body, or what is wrong with it.
+    ``message`` keeps ``text`` (cut at 4,000 characters), ``custom`` (an object) and
+    ``agent_name`` (cut at 120); it needs a text or a custom payload."""
+    data = json_object(body)
+    if isinstance(data, str):
+        return data
     sender, channel, message = data.get("sender_id"), data.get("channel"), data.get("message")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > 200:
         return "'sender_id' must be a non-empty string of up to 200 characters"

@@ -1,9 +1,12 @@
-"""Argument types and display helpers shared by the command lines (``apps.cli`` and
-``tools``): dates, positive numbers, and database URLs shown without their password."""
+"""What the command lines (``apps.cli`` and ``tools``) share: argument types (dates,
+positive numbers), database URLs shown without their password, and :func:`run_parsed`."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from sqlalchemy.engine import make_url
@@ -34,3 +37,14 @@ def positive_float(value: str) -> float:
     if not number > 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
     return number
+
+
+def run_parsed(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``) and run the chosen command's ``func``;
+    returns its exit status. Output piped into ``head`` and closed early is not an error."""
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # the reader has gone: the work is done, stop printing
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open as stdout until exit
+        return 0

@@ -18,7 +18,6 @@ CSV, an unknown or invalid mapping).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shop.cli_args import display_url, parse_as_of, positive_float
+from shop.cli_args import display_url, parse_as_of, positive_float, run_parsed
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Customer, Order
@@ -136,12 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the tools' CLI with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except BrokenPipeError:  # output piped into `head` etc.: the work is done, stop printing
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stays open as stdout until exit
-        return 0
+    return run_parsed(build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ Exit status: 0 on success, 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -25,7 +23,7 @@ from apps.console.auth import SessionPolicy
 from apps.console.staff import ensure_demo_staff
 from apps.console.wiring import ConsoleConfig
 from apps.storefront.pages import StorefrontConfig, create_app
-from shop.cli_args import display_url, parse_as_of
+from shop.cli_args import display_url, parse_as_of, run_parsed
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.handoff.handoff_config import load_config
@@ -133,10 +131,5 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except BrokenPipeError:  # output piped into `head` etc.: the work is done, stop printing
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  - stays open as stdout until exit
-        return 0
+    return run_parsed(build_parser(), argv)
 

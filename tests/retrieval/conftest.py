@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from shop.db.engine import get_engine, session_scope
-from shop.db.migrate import upgrade
+from tests.demo_shops import DemoShops
 
 AS_OF = datetime(2026, 1, 1)
 SCALE = 0.02
@@ -36,23 +36,13 @@ def embedder():
     return get_embedder("bf16")
 
 
-def make_shop(path: Path, *, seed: int = 7, scale: float = SCALE) -> str:
-    from tools.demo.generate import generate_demo_shop
-
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    with session_scope(url) as session:
-        generate_demo_shop(session, seed=seed, as_of=AS_OF, scale=scale, progress=False)
-    return url
-
-
 @pytest.fixture(scope="session")
-def built_shop(tmp_path_factory, embedder) -> Iterator[tuple[Path, Path]]:
+def built_shop(tmp_path_factory, embedder, demo_shop: DemoShops) -> Iterator[tuple[Path, Path]]:
     """(database file, index folder) of the small demo shop, built once."""
     from retrieval.catalog_index import CatalogIndex
 
     root = tmp_path_factory.mktemp("shop")
-    url = make_shop(root / "shop.db")
+    url = demo_shop(seed=7, scale=SCALE, as_of=AS_OF, url=f"sqlite:///{root / 'shop.db'}")
     with session_scope(url) as session:
         CatalogIndex.build(session, directory=root / "index", embedder=embedder).close()
     get_engine(url).dispose()

@@ -26,7 +26,7 @@ from shop.services.search.backends import get_search_backend
 from shop.services.search.hybrid import RankerSettings
 from shop.services.search.query import RELAX_ORDER, SearchQuery
 from shop.services.search.semantic import HybridProductSearch, forget_open_indexes
-from tests.retrieval.conftest import AS_OF, make_shop
+from tests.retrieval.conftest import AS_OF, SCALE
 from tools.demo import vocab
 
 MODES = ("hybrid", "dense", "keyword")
@@ -297,9 +297,9 @@ def test_model_mismatch_is_refused(shop, embedder) -> None:
         CatalogIndex.load(index_dir, embedder=embedder)
 
 
-def test_catalog_mismatch_is_refused_and_search_falls_back(shop, embedder, tmp_path) -> None:
+def test_catalog_mismatch_is_refused_and_search_falls_back(shop, embedder, demo_shop) -> None:
     _, index_dir = shop
-    other = make_shop(tmp_path / "other.db", seed=8)
+    other = demo_shop(seed=8, scale=SCALE, as_of=AS_OF)
     with session_scope(other) as s:
         index = CatalogIndex.load(index_dir, embedder=embedder)
         with pytest.raises(CatalogMismatchError, match="another catalog.*index build"):

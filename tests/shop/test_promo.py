@@ -32,7 +32,7 @@ from shop.promo.policy import PolicyConfig, decide, in_control_group, train_upli
 from shop.promo.report import ab_report
 from shop.promo.service import personal_offer
 from tests.demo_shops import DemoShops
-from tools.demo.generate import generate_demo_shop
+from tools.demo.offer_simulation import simulate
 
 NOW = datetime(2026, 11, 20, 12, 0, 0)
 
@@ -261,14 +261,9 @@ def test_uplift_model_recovers_a_planted_effect() -> None:
 
 
 @pytest.mark.slow
-def test_uplift_policy_beats_random_offers_per_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from shop.db.migrate import upgrade
-    from tools.demo.offer_simulation import simulate
-
+def test_uplift_policy_beats_random_offers_per_budget(tmp_path, demo_shop) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'sim.db'}"
-    upgrade(url)
-    with session_scope(url) as s:
-        stats = generate_demo_shop(s, seed=7, as_of=NOW, scale=1.0, progress=False)
+    stats = demo_shop.into(url, seed=7, scale=1.0, as_of=NOW)
     with session_scope(url) as s:
         assert train_uplift(s) is not None
         results = {r.policy: r for r in simulate(s, truth=stats.truth, now=NOW)}

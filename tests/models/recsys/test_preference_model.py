@@ -26,7 +26,7 @@ from models.recsys.interaction_log import InteractionLog
 from models.recsys.preference import PreferenceModel
 from models.recsys.serving import ModelHolder
 from models.recsys.split import leave_last_basket_out
-from tests.models.test_recommend_baselines import planted
+from tests.models.recsys.test_recommend_baselines import planted
 
 GROUPS, PER_GROUP = 6, 20
 

@@ -4,14 +4,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
@@ -21,7 +18,7 @@ from shop.db.engine import session_scope
 from shop.db.schema import Customer
 from shop.handoff.states import record_message, start_handoff
 from shop.promo.offers import eligible_offers
-from tests.apps.console_support import NOW, PASSWORD, Clock, Env, FakeAssist, FakeRelay, free_port
+from tests.apps.console_support import NOW, PASSWORD, Clock, Env, FakeAssist, FakeRelay, served
 from tests.demo_shops import DemoShops
 
 
@@ -64,16 +61,5 @@ def env(db_url: str, tmp_path: Path, fast_hashes: None, demo_shop: DemoShops) ->
 
 @pytest.fixture
 def live_server(env: Env) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(env.app(sse_heartbeat_s=0.5), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served(env.app(sse_heartbeat_s=0.5)) as url:
+        yield url

@@ -8,17 +8,14 @@ transcript update live. Skips without Chromium, node, playwright-core or the bui
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from apps.console.app import create_console_app
@@ -27,25 +24,13 @@ from apps.console.wiring import Assist, ConsoleConfig
 from shop.db.engine import session_scope
 from shop.db.schema import HandoffMessage
 from shop.handoff import states as handoffs
-from tests.apps.console_support import free_port as _free_port
+from tests.apps.console_support import served
 from tests.demo_shops import DemoShops
+from tests.e2e.browser_support import CHROMIUM, browser_missing
 from tests.paths import ROOT
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 BUNDLE = ROOT / "web" / "dist" / "console.js"
 PASSWORD = "browser test password"
-
-
-def _missing() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"{CHROMIUM} is missing: 'make browser' installs Debian's chromium (needs root)"
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (ROOT / "web" / "node_modules" / "playwright-core").is_dir():
-        return "web/node_modules/playwright-core is missing: run 'make widget'"
-    if not BUNDLE.is_file():
-        return "the console front end is not built: run 'make widget'"
-    return None
 
 
 async def _relay(**kwargs: Any) -> bool:
@@ -65,7 +50,7 @@ def _shopper_answers(url: str, handoff_id: int, stop: threading.Event) -> None:
 
 @pytest.fixture
 def console_url(tmp_path: Path, demo_shop: DemoShops) -> Iterator[str]:
-    reason = _missing()
+    reason = browser_missing()
     if reason:
         pytest.skip(reason)
     url = f"sqlite:///{tmp_path / 'shop.db'}"
@@ -83,22 +68,14 @@ def console_url(tmp_path: Path, demo_shop: DemoShops) -> Iterator[str]:
         handoff_id = h.id
     config = ConsoleConfig(database_url=url, bundle=BUNDLE, assist_timeout_s=5.0, sse_poll_s=0.3)
     app = create_console_app(config, assist=Assist(runner=lambda: None), deliver=_relay)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     stop = threading.Event()
     shopper = threading.Thread(target=_shopper_answers, args=(url, handoff_id, stop), daemon=True)
     shopper.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with served(app) as base:
+            yield base
     finally:
         stop.set()
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_console_in_chromium(console_url: str, tmp_path: Path) -> None:

@@ -46,8 +46,23 @@ class BotSettings(BaseSettings):
         action server and staff messages posted to the relay (hex HMAC-SHA256 of the
         body in ``X-Shop-Relay-Signature``). Unset: the relay answers 503 and the gate
         sends unsigned requests (the action server then only accepts loopback).
-    handoff_gate_timeout_s: seconds the gate waits for the action server before the
-        message goes to the bot (fail open). Default 3.
+    handoff_gate_timeout_s: seconds the gate waits for the action server. Default 3.
+
+    Security (docs/security.md):
+
+    rest_token: ``SHOP_REST_TOKEN``: REST is a server-to-server channel; callers send
+        ``Authorization: Bearer <token>``. Unset: the REST channel answers 403.
+    session_secret: ``SHOP_SESSION_SECRET`` signs the web widget's session tokens
+        (``protocol.identity``). Unset: a random one per process (sessions then end
+        when the server restarts).
+    session_ttl_s: seconds a widget session token is valid; each reconnect extends it.
+        Default 86,400 (a day).
+    redis_url: ``SHOP_REDIS_URL``: rate limits and replay memories shared by every
+        process. Unset: each process counts alone.
+    max_body_bytes: largest request body any route of the Rasa server reads; larger
+        ones get 413 before they are parsed. Default 262,144 (256 KiB).
+    rate_per_sender_per_min, rate_per_client_per_min: messages a conversation and a
+        client address may send per minute on REST and socket.io. Defaults 30 and 120.
     """
 
     identity_secret: str = Field(default="", env="SHOP_IDENTITY_SECRET")
@@ -73,6 +88,14 @@ class BotSettings(BaseSettings):
     action_server_url: str = Field(default="http://127.0.0.1:5055/webhook", env="ACTION_SERVER_URL")
     relay_secret: str = Field(default="", env="SHOP_RELAY_SECRET")
     handoff_gate_timeout_s: float = Field(default=3.0, gt=0, env="SHOP_HANDOFF_GATE_TIMEOUT_S")
+
+    rest_token: str = Field(default="", env="SHOP_REST_TOKEN")
+    session_secret: str = Field(default="", env="SHOP_SESSION_SECRET")
+    session_ttl_s: int = Field(default=86400, ge=60, env="SHOP_SESSION_TTL_S")
+    redis_url: str = Field(default="", env="SHOP_REDIS_URL")
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, env="SHOP_MAX_BODY_BYTES")
+    rate_per_sender_per_min: int = Field(default=30, ge=1, env="SHOP_RATE_PER_SENDER_PER_MIN")
+    rate_per_client_per_min: int = Field(default=120, ge=1, env="SHOP_RATE_PER_CLIENT_PER_MIN")
 
     @property
     def handoff_inbound_url(self) -> str:

@@ -2,8 +2,12 @@
 client, so the action server's tests can check it): signatures, the gate's answer,
 the relay's request, and the gate's routing of one message.
 
-Signatures: ``X-Shop-Relay-Signature`` is the hex HMAC-SHA256 of the exact request
-body under ``SHOP_RELAY_SECRET``.
+Signatures: ``X-Shop-Relay-Signature`` is the hex HMAC-SHA256, under
+``SHOP_RELAY_SECRET``, of ``"<timestamp>.<nonce>."`` followed by the exact request body,
+where ``X-Shop-Relay-Timestamp`` is the sending time (epoch seconds) and
+``X-Shop-Relay-Nonce`` a random string used once. A request is refused when its
+timestamp is more than :data:`MAX_SKEW_S` (5 minutes) away from the receiver's clock,
+or when its nonce was seen before within that window (a replay).
 """
 
 from __future__ import annotations
@@ -11,11 +15,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from protocol.replay import SeenOnce
+
 SIGNATURE_HEADER = "X-Shop-Relay-Signature"
+TIMESTAMP_HEADER = "X-Shop-Relay-Timestamp"
+NONCE_HEADER = "X-Shop-Relay-Nonce"
+MAX_SKEW_S = 300
 MAX_REPLIES = 20
 REPLY_KEYS = ("text", "custom", "agent_name")
 MAX_RELAY_BODY = 64 * 1024
@@ -23,9 +34,17 @@ MAX_TEXT = 4000
 REST_NO_PUSH = "rest channel has no push; delivered with the next reply"
 
 
-def sign(body: bytes, secret: str) -> str:
-    """Hex HMAC-SHA256 of ``body`` under ``secret``."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str, *, timestamp: int, nonce: str) -> str:
+    """Hex HMAC-SHA256 of ``"<timestamp>.<nonce>." + body`` under ``secret``."""
+    return hmac.new(secret.encode(), f"{int(timestamp)}.{nonce}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def signed_headers(body: bytes, secret: str, *, now: float | None = None, nonce: str | None = None) -> dict[str, str]:
+    """The three headers that sign ``body`` now (a fresh nonce unless one is given)."""
+    timestamp = int(time.time() if now is None else now)
+    nonce = nonce or secrets.token_hex(16)
+    return {TIMESTAMP_HEADER: str(timestamp), NONCE_HEADER: nonce,
+            SIGNATURE_HEADER: sign(body, secret, timestamp=timestamp, nonce=nonce)}
 
 
 @dataclass(frozen=True)
@@ -79,24 +98,36 @@ async def route_message(*, ask: Callable[[], Awaitable[Decision]],
     return decision
 
 
-def signature_refusal(body: bytes, header: str | None, *, secret: str) -> tuple[int, str] | None:
-    """``(401, ...)`` when ``header`` is missing, ``(403, ...)`` when it is not
-    :func:`sign` of ``body`` under ``secret``, else ``None``."""
-    if not header:
-        return 401, f"missing {SIGNATURE_HEADER}"
-    if not hmac.compare_digest(sign(body, secret), header.strip().lower()):
+def signature_refusal(body: bytes, headers: Mapping[str, str], *, secret: str, seen: SeenOnce | None,
+                      now: float | None = None) -> tuple[int, str] | None:
+    """``(401, ...)`` when a signing header is missing, ``(403, ...)`` when the
+    signature is wrong, the timestamp is over :data:`MAX_SKEW_S` off or the nonce was
+    used before (recorded in ``seen``), else ``None``."""
+    header, stamp, nonce = (headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER),
+                            headers.get(NONCE_HEADER))
+    if not header or not stamp or not nonce:
+        return 401, f"missing {SIGNATURE_HEADER}, {TIMESTAMP_HEADER} or {NONCE_HEADER}"
+    now = time.time() if now is None else now
+    if not stamp.isdigit() or abs(now - int(stamp)) > MAX_SKEW_S:
+        return 403, f"{TIMESTAMP_HEADER} is not within {MAX_SKEW_S} s of now"
+    if len(nonce) > 128:
+        return 403, f"{NONCE_HEADER} is over 128 characters"
+    if not hmac.compare_digest(sign(body, secret, timestamp=int(stamp), nonce=nonce), header.strip().lower()):
         return 403, f"wrong {SIGNATURE_HEADER}"
+    if seen is not None and seen.seen_before(f"relay-nonce:{nonce}", window_s=2 * MAX_SKEW_S):
+        return 403, f"{NONCE_HEADER} was used before (replay)"
     return None
 
 
-def relay_refusal(body: bytes, header: str | None, *, secret: str) -> tuple[int, str] | None:
+def relay_refusal(body: bytes, headers: Mapping[str, str], *, secret: str, seen: SeenOnce | None,
+                  now: float | None = None) -> tuple[int, str] | None:
     """``(status, reason)`` when a relay request must be refused, ``None`` when it may
-    pass: 503 no secret configured, 413 body over 64 KiB, 401 no signature, 403 wrong."""
+    pass: 503 no secret configured, 413 body over 64 KiB, then :func:`signature_refusal`."""
     if not secret:
         return 503, "relay disabled: SHOP_RELAY_SECRET is not set"
     if len(body) > MAX_RELAY_BODY:
         return 413, f"body over {MAX_RELAY_BODY // 1024} KiB"
-    return signature_refusal(body, header, secret=secret)
+    return signature_refusal(body, headers, secret=secret, seen=seen, now=now)
 
 
 def json_object(body: bytes) -> dict[str, Any] | str:

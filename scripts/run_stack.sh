@@ -23,20 +23,27 @@ export RASA_TRACKER_DB=${RASA_TRACKER_DB:-$ROOT/var/tracker.db}
 export RASA_TELEMETRY_ENABLED=false
 export SHOP_WIDGET_SERVER_URL=${SHOP_WIDGET_SERVER_URL:-http://127.0.0.1:${RASA_PORT}}
 export SHOP_PUBLIC_URL=${SHOP_PUBLIC_URL:-http://127.0.0.1:${WEB_PORT}}
-# The secret the storefront signs customer ids with and the Rasa server checks them
-# with: made once per checkout unless the shop sets SHOP_IDENTITY_SECRET.
-if [ -z "${SHOP_IDENTITY_SECRET:-}" ]; then
-  [ -s var/identity-secret ] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >var/identity-secret)
-  SHOP_IDENTITY_SECRET=$(cat var/identity-secret)
-fi
-export SHOP_IDENTITY_SECRET
-# The secret the staff console signs the messages it relays to shoppers with (and the
-# Rasa-side handoff gate signs its questions to the action server with).
-if [ -z "${SHOP_RELAY_SECRET:-}" ]; then
-  [ -s var/relay-secret ] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >var/relay-secret)
-  SHOP_RELAY_SECRET=$(cat var/relay-secret)
-fi
-export SHOP_RELAY_SECRET
+# Secrets, made once per checkout (mode 600 in var/) unless the shop sets them:
+# SHOP_IDENTITY_SECRET (the storefront signs customer ids, the Rasa server checks them),
+# SHOP_RELAY_SECRET (console -> relay and gate -> action server), SHOP_ACTION_TOKEN
+# (Rasa -> action server), SHOP_REST_TOKEN (server-to-server REST channel) and
+# SHOP_SESSION_SECRET (the widget's session tokens). See docs/security.md.
+secret() {  # NAME file
+  if [ -z "${!1:-}" ]; then
+    [ -s "var/$2" ] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"var/$2")
+    printf -v "$1" '%s' "$(cat "var/$2")"
+  fi
+  export "${1?}"
+}
+secret SHOP_IDENTITY_SECRET identity-secret
+secret SHOP_RELAY_SECRET relay-secret
+secret SHOP_ACTION_TOKEN action-token
+secret SHOP_REST_TOKEN rest-token
+secret SHOP_SESSION_SECRET session-secret
+# Every server listens on loopback unless told otherwise (a TLS proxy in front of them
+# in production); the widget may be opened from the storefront's origin only.
+RASA_HOST=${RASA_HOST:-127.0.0.1}
+export SHOP_WIDGET_ORIGINS=${SHOP_WIDGET_ORIGINS:-$SHOP_PUBLIC_URL}
 export SHOP_RASA_URL=${SHOP_RASA_URL:-http://127.0.0.1:${RASA_PORT}}
 export SHOP_LLM_SERVER_URL=${SHOP_LLM_SERVER_URL:-http://127.0.0.1:${LLM_PORT}}
 
@@ -53,7 +60,7 @@ llm_pid=$!
 .venv/actions/bin/python -m actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
 .venv/rasa/bin/rasa run --model "$MODEL" --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
-  --port "$RASA_PORT" --cors "*" >var/log/rasa.log 2>&1 &
+  --interface "$RASA_HOST" --port "$RASA_PORT" --cors "$SHOP_WIDGET_ORIGINS" >var/log/rasa.log 2>&1 &
 pids+=($!)
 .venv/actions/bin/python -m apps.cli web --port "$WEB_PORT" >var/log/web.log 2>&1 &
 pids+=($!)
@@ -93,7 +100,8 @@ Shop assistant is running.
   ${llm_line}
   Logs:                 var/log/rasa.log, var/log/actions.log, var/log/web.log, var/log/console.log
 Try it:
-  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook -d '{"sender":"me","message":"waterproof hiking boots under 150"}'
+  curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook -H "Authorization: Bearer \$(cat var/rest-token)" \\
+    -d '{"sender":"me","message":"waterproof hiking boots under 150"}'
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}"

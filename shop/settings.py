@@ -105,6 +105,29 @@ class Settings(BaseSettings):
             logins it creates on first run (mode 600; default ``var/console-demo-login.txt``).
         console_bundle: the built console front end (``web/dist/console.js``, built with the
             widget by ``npm run build``), served at ``/assets/console.js``.
+
+    Security (docs/security.md):
+
+        action_token: ``SHOP_ACTION_TOKEN``, shared with the Rasa server
+            (``bot/endpoints.yml`` sends it as ``X-Shop-Action-Token``): every request to
+            the action server's ``/webhook`` and ``/actions`` must carry it (401
+            otherwise). Unset: those endpoints answer 401 to everyone.
+        action_host: the address the action server listens on (default ``127.0.0.1``;
+            ``0.0.0.0`` only behind a private network).
+        redis_url: ``SHOP_REDIS_URL`` (``redis://127.0.0.1:6379/0``): rate limits and
+            replay memories shared by every process. Unset: each process counts alone.
+        order_verify_ttl_s: seconds an order verified by number and email stays verified
+            in a conversation (default 900).
+        order_lookup_failures_per_email: failed order lookups allowed per e-mail address
+            per hour, across conversations (default 5).
+        console_login_failures_per_ip: failed console logins allowed per client address
+            per 15 minutes, across e-mails (default 20).
+        console_login_concurrency: password checks (argon2id, 64 MiB each) run at once;
+            more wait (default 2).
+        tracker_db_url: SQLAlchemy URL of Rasa's tracker store, for privacy export and
+            delete and the retention purge (default the SQLite ``var/tracker.db``).
+        tracker_retention_days: conversations idle longer than this are deleted from the
+            tracker store by ``python -m apps.cli privacy purge`` (default 30; 0 keeps them).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -157,6 +180,15 @@ class Settings(BaseSettings):
     console_cookie_secure: bool = False
     console_demo_login_file: Path = REPO_ROOT / "var" / "console-demo-login.txt"
     console_bundle: Path = REPO_ROOT / "web" / "dist" / "console.js"
+    action_token: str = ""
+    action_host: str = "127.0.0.1"
+    redis_url: str = ""
+    order_verify_ttl_s: int = Field(default=900, ge=30)
+    order_lookup_failures_per_email: int = Field(default=5, ge=1)
+    console_login_failures_per_ip: int = Field(default=20, ge=1)
+    console_login_concurrency: int = Field(default=2, ge=1, le=16)
+    tracker_db_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'tracker.db'}"
+    tracker_retention_days: int = Field(default=30, ge=0)
 
 
 @lru_cache(maxsize=1)

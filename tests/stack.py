@@ -47,6 +47,11 @@ class RunningStack:
     llm_port: int = 15077
     extra_env: dict[str, str] = field(default_factory=dict)
     api_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: the action server's shared secret (Rasa sends it; anything else gets 401)
+    action_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: the REST channel's bearer token (REST is server-to-server)
+    rest_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    session_secret: str = field(default_factory=lambda: uuid.uuid4().hex)
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _client: httpx.Client | None = None
 
@@ -66,6 +71,9 @@ class RunningStack:
             RASA_TELEMETRY_ENABLED="false",
             TF_CPP_MIN_LOG_LEVEL="2",
             SHOP_LLM_SERVER_URL=f"http://127.0.0.1:{self.llm_port}",
+            SHOP_ACTION_TOKEN=self.action_token,
+            SHOP_REST_TOKEN=self.rest_token,
+            SHOP_SESSION_SECRET=self.session_secret,
         )
         env.update(self.extra_env)
         return env
@@ -146,9 +154,15 @@ class RunningStack:
                 proc.kill()
         self._procs.clear()
 
+    @property
+    def rest_headers(self) -> dict[str, str]:
+        """The REST channel's ``Authorization`` header."""
+        return {"Authorization": f"Bearer {self.rest_token}"}
+
     def post_raw(self, body: bytes, content_type: str = "application/json") -> httpx.Response:
         assert self._client is not None
-        return self._client.post(self.webhook, content=body, headers={"Content-Type": content_type})
+        return self._client.post(self.webhook, content=body,
+                                 headers={"Content-Type": content_type, **self.rest_headers})
 
     def send(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Send one message; returns the bot's messages (``text``, ``buttons``, ``custom``)."""
@@ -156,18 +170,26 @@ class RunningStack:
         body: dict[str, Any] = {"sender": sender, "message": message}
         if metadata is not None:
             body["metadata"] = metadata
-        resp = self._client.post(self.webhook, json=body)
+        resp = self._client.post(self.webhook, json=body, headers=self.rest_headers)
         resp.raise_for_status()
         return resp.json()
 
 
-    def tracker(self, sender: str) -> dict[str, Any]:
-        """The conversation's tracker from Rasa's HTTP API (tests only enable it)."""
+    def tracker(self, sender: str, *, channel: str = "rest") -> dict[str, Any]:
+        """The conversation's tracker from Rasa's HTTP API (tests only enable it).
+        REST conversations are stored as ``rest:<sender>`` (conversation ids are scoped
+        by channel); other channels' ids are used as given."""
         assert self._client is not None
-        resp = self._client.get(f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/tracker",
+        conversation = rest_conversation(sender) if channel == "rest" else sender
+        resp = self._client.get(f"http://127.0.0.1:{self.rasa_port}/conversations/{conversation}/tracker",
                                 params={"token": self.api_token})
         resp.raise_for_status()
         return resp.json()
+
+
+def rest_conversation(sender: str) -> str:
+    """The conversation id the REST channel stores ``sender``'s messages under."""
+    return f"rest:{sender}"
 
 
 def new_sender() -> str:

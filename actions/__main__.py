@@ -4,7 +4,9 @@ rasa-sdk's own server (same options as ``python -m rasa_sdk``; ``--actions`` def
 to this package), started through :func:`actions.server.serve` so that each Sanic
 worker process warms the search backend and the served recommendation model up as it
 starts: the indexes, the embedding model and the preference model are loaded before
-the first shopper asks rather than during their request.
+the first shopper asks rather than during their request. It listens on
+``SHOP_ACTION_HOST`` (default ``127.0.0.1``) and answers only requests that carry
+``SHOP_ACTION_TOKEN`` (:mod:`actions.server`).
 """
 
 from __future__ import annotations

@@ -5,10 +5,17 @@ Identity: a form collects the order number and the email on the order; the pair 
 checked against the database before anything about the order is said. A wrong pair
 gets the same answer whether the order exists or not, and after
 ``Settings.max_order_lookup_failures`` wrong pairs the conversation stops trying.
+Wrong pairs also count across conversations, per e-mail address and per order number
+(``Settings.order_lookup_failures_per_email`` an hour, ``shop.services.order_lookup_limits``);
+once either is used up the pair is not looked up at all and the shopper is offered a
+person. A verification lasts ``Settings.order_verify_ttl_s`` seconds
+(``ORDER_VERIFIED`` = ``"number|email|<expiry>"``); after that the email is asked again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from abc import abstractmethod
 from datetime import datetime, timezone
 from typing import Any
@@ -24,8 +31,10 @@ from shop.services import orders as order_service
 from shop.services import returns as return_service
 from shop.services.money import format_money
 from shop.services.order_access import check_order_access, return_options
+from shop.services.order_lookup_limits import lookups_blocked, record_failed_lookup
 from shop.services.text_parse import Address, parse_address, parse_email, parse_order_number
 from shop.settings import get_settings
+from shop.shared_counters import get_limiter
 
 
 def _now() -> datetime:
@@ -41,12 +50,30 @@ BLOCKED_WHY = {
 }
 
 
+EXPIRED = ("For your security I check orders again after a while. Please ask once more and give me "
+           "the email address on the order.")
+
+
 def _why_blocked(status: str | None) -> str:
     return BLOCKED_WHY.get(status or "", "it can't be changed any more")
 
 
 def _locked(tracker: Tracker) -> bool:
     return (tracker.get_slot(S.LOOKUP_FAILURES) or 0) >= get_settings().max_order_lookup_failures
+
+
+async def _blocked_elsewhere(number: str, email: str) -> bool:
+    """Whether the pair's email or number used up its failed lookups across conversations
+    (the limiter may wait on Redis: off the event loop)."""
+    settings = get_settings()
+    return await asyncio.to_thread(lookups_blocked, get_limiter(settings.redis_url), order_number=number,
+                                   email=email, max_failures=settings.order_lookup_failures_per_email)
+
+
+async def _count_failure_everywhere(number: str, email: str) -> None:
+    settings = get_settings()
+    await asyncio.to_thread(record_failed_lookup, get_limiter(settings.redis_url), order_number=number,
+                            email=email, max_failures=settings.order_lookup_failures_per_email)
 
 
 class OrderIdentityValidation(FormValidationAction):
@@ -80,26 +107,44 @@ class OrderIdentityValidation(FormValidationAction):
     ) -> list[EventType]:
         events = await super().get_validation_events(dispatcher, tracker, domain)
         tracker.add_slots(events)
+        extra: list[EventType]
+        if S.verification_expired(tracker) and not any(e.get("name") == S.ORDER_EMAIL for e in events):
+            # a verification from earlier that has run out: the email must be given again
+            extra = [SlotSet(S.ORDER_EMAIL, None), SlotSet(S.ORDER_VERIFIED, None), SlotSet(S.ORDER_STATUS, None)]
+            tracker.add_slots(extra)
+            return events + extra
         number, email = tracker.get_slot(S.ORDER_NUMBER), tracker.get_slot(S.ORDER_EMAIL)
-        if not (number and email) or tracker.get_slot(S.ORDER_VERIFIED) == f"{number}|{email}":
+        if not (number and email) or S.verified_pair(tracker) is not None:
             return events
+        settings = get_settings()
+        if await _blocked_elsewhere(str(number), str(email)):
+            # not looked up: the same answer for a right and a wrong pair; the submit
+            # action says so and offers a person (utter_lookup_locked)
+            extra = [SlotSet(S.ORDER_NUMBER, None), SlotSet(S.ORDER_EMAIL, None), SlotSet(S.ORDER_VERIFIED, None),
+                     SlotSet(S.ORDER_STATUS, None),
+                     SlotSet(S.LOOKUP_FAILURES, float(settings.max_order_lookup_failures))]
+            tracker.add_slots(extra)
+            return events + extra
         try:
             access = await call_service(check_order_access, order_number=number, email=email)
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return events + [SlotSet(S.ORDER_NUMBER, None), SlotSet(S.ORDER_EMAIL, None)]
         if access is None:
+            await _count_failure_everywhere(str(number), str(email))
             failures = int(tracker.get_slot(S.LOOKUP_FAILURES) or 0) + 1
-            extra: list[EventType] = [
+            extra = [
                 SlotSet(S.ORDER_NUMBER, None), SlotSet(S.ORDER_EMAIL, None),
                 SlotSet(S.ORDER_VERIFIED, None), SlotSet(S.ORDER_STATUS, None),
                 SlotSet(S.LOOKUP_FAILURES, float(failures)),
             ]
-            if failures < get_settings().max_order_lookup_failures:
+            if failures < settings.max_order_lookup_failures:
                 dispatcher.utter_message(response="utter_order_not_found")
             tracker.add_slots(extra)
             return events + extra
-        extra = [SlotSet(S.ORDER_VERIFIED, f"{number}|{email}"), SlotSet(S.ORDER_STATUS, access.status)]
+        extra = [SlotSet(S.ORDER_VERIFIED, S.verification(str(number), str(email), now=time.time(),
+                                                          ttl_s=settings.order_verify_ttl_s)),
+                 SlotSet(S.ORDER_STATUS, access.status)]
         tracker.add_slots(extra)
         return events + extra + await self.after_verified(access, dispatcher, tracker)
 
@@ -159,7 +204,11 @@ class ValidateReturnForm(OrderIdentityValidation):
 
     async def after_verified(self, access, dispatcher, tracker):  # type: ignore[no-untyped-def]
         number, email = S.verified_pair(tracker) or ("", "")
-        items = await call_service(return_options, order_number=number, email=email, now=_now())
+        try:
+            items = await call_service(return_options, order_number=number, email=email, now=_now())
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return [SlotSet(S.RETURN_REFUSAL, None)]
         if items and not any(i.ok for i in items):
             # Every item is blocked for the same order-level reason, or each for its own.
             reasons = list(dict.fromkeys(i.message for i in items))
@@ -178,7 +227,11 @@ class ValidateReturnForm(OrderIdentityValidation):
         pair = S.verified_pair(tracker)
         if pair is None:
             return {S.RETURN_ITEM: None}
-        items = await call_service(return_options, order_number=pair[0], email=pair[1], now=_now())
+        try:
+            items = await call_service(return_options, order_number=pair[0], email=pair[1], now=_now())
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return {S.RETURN_ITEM: None}
         item = return_service.match_item(items or [], str(value) if value is not None else None)
         if item is None:
             dispatcher.utter_message(response="utter_return_item_unclear")
@@ -228,9 +281,14 @@ def _reset_order_goal_slots() -> list[EventType]:
 
 
 def _not_verified(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """What a submit action says when the form ended without a verified order."""
+    """What a submit action says when the form ended without a verified order (or its
+    verification ran out while the form went on)."""
     if _locked(tracker):
         dispatcher.utter_message(response="utter_lookup_locked")
+    elif S.verification_expired(tracker):
+        dispatcher.utter_message(text=EXPIRED)
+        return _reset_order_goal_slots() + [SlotSet(S.ORDER_EMAIL, None), SlotSet(S.ORDER_VERIFIED, None),
+                                            SlotSet(S.ORDER_STATUS, None)]
     return _reset_order_goal_slots()
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rasa_sdk import Tracker
 
+from shop.settings import get_settings
+
 ORDER_NUMBER = "order_number"
 ORDER_EMAIL = "order_email"
-ORDER_VERIFIED = "order_verified"      # "number|email" of the pair last verified
+ORDER_VERIFIED = "order_verified"      # "number|email|<expires epoch s>" of the pair last verified
 ORDER_STATUS = "order_status"
 LOOKUP_FAILURES = "lookup_failures"
 CONFIRM_CANCEL = "confirm_cancel"
@@ -23,12 +26,40 @@ FOCUS_PRODUCT = "focus_product"
 SEARCH_ENTITIES = ("category", "brand", "colour", "size", "gender", "use_case")
 
 
-def verified_pair(tracker: Tracker) -> tuple[str, str] | None:
-    """``(order_number, email)`` when the pair in the slots has been verified."""
+def verification(number: str, email: str, *, now: float, ttl_s: int) -> str:
+    """The ``ORDER_VERIFIED`` value for a pair verified at ``now``: ``"number|email|<expiry>"``,
+    the expiry ``ttl_s`` seconds on (whole epoch seconds)."""
+    return f"{number}|{email}|{int(now) + ttl_s}"
+
+
+def verified_pair(tracker: Tracker, *, now: float | None = None, ttl_s: int | None = None) -> tuple[str, str] | None:
+    """``(order_number, email)`` when the pair in the slots has been verified and the
+    verification has not expired: its expiry is after ``now`` (default: the clock) and
+    at most ``ttl_s`` (default ``Settings.order_verify_ttl_s``) seconds ahead. Else
+    ``None`` (the shopper is asked for the email again)."""
     number, email = tracker.get_slot(ORDER_NUMBER), tracker.get_slot(ORDER_EMAIL)
-    if number and email and tracker.get_slot(ORDER_VERIFIED) == f"{number}|{email}":
-        return str(number), str(email)
-    return None
+    if not (number and email):
+        return None
+    pair, _, expiry = str(tracker.get_slot(ORDER_VERIFIED) or "").rpartition("|")
+    if pair != f"{number}|{email}" or not expiry.isdigit():
+        return None
+    now = time.time() if now is None else now
+    ttl_s = get_settings().order_verify_ttl_s if ttl_s is None else ttl_s
+    if not now < int(expiry) <= now + ttl_s:
+        return None
+    return str(number), str(email)
+
+
+def verification_expired(tracker: Tracker, *, now: float | None = None, ttl_s: int | None = None) -> bool:
+    """Whether ``ORDER_VERIFIED`` holds a verification (of any pair) that no longer counts:
+    its expiry has passed, is too far ahead, or is missing (an older format)."""
+    value = str(tracker.get_slot(ORDER_VERIFIED) or "")
+    if not value:
+        return False
+    expiry = value.rpartition("|")[2]
+    now = time.time() if now is None else now
+    ttl_s = get_settings().order_verify_ttl_s if ttl_s is None else ttl_s
+    return not (expiry.isdigit() and now < int(expiry) <= now + ttl_s)
 
 
 def latest_entities(tracker: Tracker) -> dict[str, Any]:
@@ -66,16 +97,18 @@ def from_button(tracker: Tracker) -> bool:
 
 
 def customer_id(tracker: Tracker) -> int | None:
-    """The signed-in customer of this conversation: the ``customer_id`` the channel
-    verified (signed metadata; see ``bot.inbound``) on the latest user message that
-    carried one, else ``None`` (an anonymous shopper)."""
+    """The signed-in customer of the latest user message: the ``customer_id`` the channel
+    verified (signed metadata; see ``bot.inbound``) on that message, else ``None`` (an
+    anonymous shopper). Earlier messages never count: the channels check the signature
+    on every message, and the widget sends it with every message."""
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
         value = (event.get("metadata") or {}).get("customer_id")
-        if value is not None:
-            try:
-                return int(str(value))
-            except ValueError:
-                return None
+        if value is None:
+            return None
+        try:
+            return int(str(value))
+        except ValueError:
+            return None
     return None

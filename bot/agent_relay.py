@@ -7,17 +7,24 @@ and it goes out on the shopper's own channel (socket.io room, Telegram, Slack, T
     {"sender_id": "…", "channel": "socketio" | "telegram" | "slack" | "twilio" | "rest",
      "message": {"text"?: "…", "custom"?: {…}, "agent_name"?: "Sam (support)"}}
 
-with ``X-Shop-Relay-Signature``: hex HMAC-SHA256 of the raw body under
-``SHOP_RELAY_SECRET``. Answers (JSON):
+signed under ``SHOP_RELAY_SECRET`` (``X-Shop-Relay-Signature`` over the timestamp,
+the nonce and the raw body, ``X-Shop-Relay-Timestamp``, ``X-Shop-Relay-Nonce``:
+:mod:`protocol.handoff`); a nonce is accepted once (remembered in
+:func:`bot.shared_state.get_seen`, Redis when ``SHOP_REDIS_URL`` is set). Answers (JSON):
 
 - 200 ``{"delivered": true}``: sent on the channel (for socket.io: the shopper's page
-  is connected to the conversation's room);
-- 200 ``{"delivered": false, "reason": …}``: REST has no push (the shopper gets the
-  message with their next reply, from ``handoff_messages``), or the shopper's page is
-  not connected right now;
-- 400 malformed body, 401 missing signature, 403 wrong signature, 404 unknown channel,
-  413 body over 64 KiB, 503 relay disabled (``SHOP_RELAY_SECRET`` unset) or the
-  channel is disabled.
+  is connected to the conversation's room; for messaging apps: the platform accepted
+  every part);
+- 200 ``{"delivered": false, "reason": …}``: REST has no push, the shopper's page is
+  not connected right now, or the platform did not accept it; the console leaves it
+  undelivered in ``handoff_messages`` and the gate hands it over when the shopper is
+  back (their next message, or their page reconnecting);
+- 400 malformed body, 401 missing signature headers, 403 wrong signature, stale
+  timestamp or replayed nonce, 404 unknown channel, 413 body over 64 KiB, 503 relay
+  disabled (``SHOP_RELAY_SECRET`` unset) or the channel is disabled.
+
+A messaging output channel that logs platform errors instead of raising tells the
+relay by setting ``delivery_failed = True`` on itself (:func:`platform_refused`).
 
 Text goes out as ``text``: the web widget renders it as markdown with HTML off and
 labels it with ``agent_name``; messaging apps get plain text, ``agent_name: `` first.
@@ -36,9 +43,9 @@ from sanic.response import HTTPResponse
 
 from bot.bot_settings import get_bot_settings
 from bot.handoff_gate import CHANNELS
+from bot.shared_state import get_seen
 from protocol.handoff import (
     REST_NO_PUSH,
-    SIGNATURE_HEADER,
     labelled_for_messaging,
     read_relay_request,
     relay_refusal,
@@ -52,6 +59,11 @@ def _socket_connected(channel: InputChannel, room: str) -> bool:
     if sio is None:
         return False
     return any(True for _ in sio.manager.get_participants(channel.namespace or "/", room))
+
+
+def platform_refused(output: Any) -> bool:
+    """Whether ``output`` recorded that the platform did not accept a message."""
+    return getattr(output, "delivery_failed", False) is True
 
 
 async def deliver(sender_id: str, channel_name: str, message: dict[str, Any]) -> HTTPResponse:
@@ -72,6 +84,8 @@ async def deliver(sender_id: str, channel_name: str, message: dict[str, Any]) ->
     if output is None:
         return response.json({"error": f"{channel_name} channel is not running"}, status=503)
     await output.send_response(sender_id, dict(message))
+    if platform_refused(output):
+        return response.json({"delivered": False, "reason": f"{channel_name} did not accept the message"})
     return response.json({"delivered": True})
 
 
@@ -99,8 +113,7 @@ class AgentRelayInput(InputChannel):
         @relay.route("/send", methods=["POST"])
         async def send(request: Request) -> HTTPResponse:
             body = request.body or b""
-            refused = relay_refusal(body, request.headers.get(SIGNATURE_HEADER),
-                                      secret=get_bot_settings().relay_secret)
+            refused = relay_refusal(body, request.headers, secret=get_bot_settings().relay_secret, seen=get_seen())
             if refused:
                 return response.json({"error": refused[1]}, status=refused[0])
             parsed = read_relay_request(body)

@@ -17,8 +17,8 @@ class BotSettings(BaseSettings):
     max_message_chars: longest message passed on to the assistant; longer ones are
         answered with a request to shorten them. Default 2,000.
     widget_origins: comma-separated page origins allowed to open the widget's socket.io
-        connection (``https://shop.example,https://www.shop.example``); ``*`` (default)
-        allows any.
+        connection (``https://shop.example,https://www.shop.example``). Unset: only the
+        origin of ``public_url``; ``*`` allows any page (logged as a warning).
     public_url: the shop's public address; product links on messaging apps are made
         absolute against it. Default ``http://127.0.0.1:8000``.
 
@@ -43,9 +43,9 @@ class BotSettings(BaseSettings):
         value ``endpoints.yml`` reads, ending in ``/webhook``); the gate asks
         ``<its base>/handoff/inbound``. Default ``http://127.0.0.1:5055/webhook``.
     relay_secret: shared secret (``SHOP_RELAY_SECRET``) that signs gate requests to the
-        action server and staff messages posted to the relay (hex HMAC-SHA256 of the
-        body in ``X-Shop-Relay-Signature``). Unset: the relay answers 503 and the gate
-        sends unsigned requests (the action server then only accepts loopback).
+        action server and staff messages posted to the relay (timestamped, single-use
+        HMAC, ``protocol.handoff``). Unset: the relay answers 503 and the gate does not
+        ask the action server (every message goes to the bot; no handoff takes over).
     handoff_gate_timeout_s: seconds the gate waits for the action server. Default 3.
 
     Security (docs/security.md):
@@ -67,7 +67,7 @@ class BotSettings(BaseSettings):
 
     identity_secret: str = Field(default="", env="SHOP_IDENTITY_SECRET")
     max_message_chars: int = Field(default=2000, env="SHOP_MAX_MESSAGE_CHARS")
-    widget_origins: str = Field(default="*", env="SHOP_WIDGET_ORIGINS")
+    widget_origins: str = Field(default="", env="SHOP_WIDGET_ORIGINS")
     public_url: str = Field(default="http://127.0.0.1:8000", env="SHOP_PUBLIC_URL")
 
     telegram_token: str = Field(default="", env="SHOP_TELEGRAM_TOKEN")

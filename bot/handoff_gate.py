@@ -17,14 +17,27 @@ came before a handoff. The answer::
     {"route": "bot" | "agent", "replies": [{"text": "…", "custom"?: {…}, "agent_name"?: "…"}],
      "handoff_id": 7 | null}
 
-``replies`` go out on the message's own output channel first; then ``route`` ``bot``
-runs the dialogue as usual and ``agent`` does not (the message went to the console).
+``replies`` (staff messages still undelivered on this channel, a queue notice) go out
+on the message's own output channel first; then ``route`` ``bot`` runs the dialogue
+as usual and ``agent`` does not (the message went to the console).
+:func:`take_pending` asks ``/handoff/pending`` for the undelivered staff messages
+alone (the socket.io channel calls it when a shopper's page reconnects).
 
-Fail open: when the action server cannot be reached, times out
-(``SHOP_HANDOFF_GATE_TIMEOUT_S``, default 3 s) or answers an error, the message goes
-to the bot, with one warning in the log. Requests are signed with
-``SHOP_RELAY_SECRET`` when it is set (``X-Shop-Relay-Signature``, hex HMAC-SHA256 of
-the body).
+When the action server can't be asked (unreachable, timeout after
+``SHOP_HANDOFF_GATE_TIMEOUT_S``, an error status, a malformed answer):
+
+- a conversation this process last saw routed to people (:data:`IN_HANDOFF`, per
+  process, bounded) does *not* go to the bot: the message is kept in :data:`SPOOL`
+  (bounded, per process), the shopper is told the team will see it
+  (:data:`SPOOLED_NOTICE`), and a background task posts it again until the action
+  server takes it (then it joins the handoff's transcript as usual); later messages
+  of that conversation queue behind it, so the order is kept;
+- any other conversation goes to the bot (fail open), with one warning in the log.
+
+Requests are signed with ``SHOP_RELAY_SECRET`` (``X-Shop-Relay-Signature``,
+``-Timestamp``, ``-Nonce``: :func:`protocol.handoff.signed_headers`; a fresh nonce for
+every attempt). Without it the gate does not ask at all (the action server refuses
+unsigned requests) and every message goes to the bot.
 
 :data:`CHANNELS` also records each shop channel instance by name, so the relay
 (:mod:`bot.agent_relay`) can find a conversation's output channel.
@@ -35,7 +48,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -47,11 +62,20 @@ from rasa.core.channels.channel import (
 )
 
 from bot.bot_settings import get_bot_settings
-from protocol.handoff import SIGNATURE_HEADER, TO_BOT, Decision, parse_decision, route_message, sign
+from protocol import redact
+from protocol.handoff import TO_BOT, Decision, parse_decision, route_message, signed_headers
 
 logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 20
+SPOOL_MAX_MESSAGES = 1000
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
+#: what the shopper is told when their message waits in the spool for the action server
+SPOOLED_NOTICE = ("We have your message and the team will see it as soon as possible; "
+                  "there is no need to send it again.")
+#: answers after which posting the same body again cannot succeed (it is dropped)
+HOPELESS_STATUSES = frozenset({400, 413})
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -104,39 +128,217 @@ async def conversation_history(sender_id: str) -> list[dict[str, Any]]:
     return history_from_events(tracker.applied_events()) if tracker is not None else []
 
 
-async def ask(message: UserMessage, *, channel: str) -> Decision:
-    """Ask the action server where ``message`` goes; :data:`TO_BOT` whenever it can't
-    say (unreachable, timeout, error status, malformed answer: one warning logged)."""
+Key = tuple[str, str]  # (channel name, sender id)
+
+
+class HandoffMemory:
+    """Conversations last seen routed to people, at most ``max_conversations`` (the
+    least recently seen are forgotten first)."""
+
+    def __init__(self, *, max_conversations: int = 10_000) -> None:
+        self.max_conversations = max_conversations
+        self._keys: OrderedDict[Key, None] = OrderedDict()
+
+    def note(self, key: Key, *, with_people: bool) -> None:
+        """Record where the action server last routed the conversation ``key``."""
+        self._keys.pop(key, None)
+        if with_people:
+            self._keys[key] = None
+            while len(self._keys) > self.max_conversations:
+                self._keys.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def clear(self) -> None:
+        self._keys.clear()
+
+
+@dataclass
+class Spooled:
+    """A shopper message of a handed-off conversation waiting for the action server."""
+
+    key: Key
+    payload: dict[str, Any]
+    attempts: int = 0
+
+
+@dataclass
+class Spool:
+    """Messages waiting for the action server, oldest first; at most ``max_messages``
+    (when full, the oldest is dropped and logged as an error)."""
+
+    max_messages: int = SPOOL_MAX_MESSAGES
+    items: deque[Spooled] = field(default_factory=deque)
+
+    def add(self, item: Spooled) -> None:
+        if len(self.items) >= self.max_messages:
+            lost = self.items.popleft()
+            logger.error("handoff gate: spool full (%d); a message of %s is lost", self.max_messages, lost.key[1])
+        self.items.append(item)
+
+    def holds(self, key: Key) -> bool:
+        return any(item.key == key for item in self.items)
+
+    def of(self, key: Key) -> list[Spooled]:
+        return [item for item in self.items if item.key == key]
+
+    def conversations(self) -> list[Key]:
+        return list(dict.fromkeys(item.key for item in self.items))
+
+    def remove(self, item: Spooled) -> None:
+        self.items.remove(item)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+#: conversations the gate last saw routed to people (this process)
+IN_HANDOFF = HandoffMemory()
+#: messages of such conversations waiting for the action server (this process)
+SPOOL = Spool()
+_retry_task: asyncio.Task[None] | None = None
+_flushing: set[Key] = set()  # conversations whose spooled messages are being posted now
+
+
+def pending_url(inbound_url: str) -> str:
+    """``…/handoff/pending`` next to the gate's ``…/handoff/inbound``."""
+    return inbound_url.rsplit("/", 1)[0] + "/pending"
+
+
+async def post_signed(url: str, payload: dict[str, Any]) -> tuple[int | None, Any]:
+    """POST ``payload`` signed with ``SHOP_RELAY_SECRET``: ``(status, JSON)``, or
+    ``(None, reason)`` when it could not be sent or read (never raises)."""
     settings = get_bot_settings()
-    metadata = message.metadata if isinstance(message.metadata, dict) else {}
-    payload = {
-        "sender_id": str(message.sender_id), "channel": channel, "text": message.text or "",
-        "customer_id": metadata.get("customer_id"),
-        "history": await conversation_history(str(message.sender_id)),
-    }
+    if not settings.relay_secret:
+        return None, "SHOP_RELAY_SECRET is not set"
     body = json.dumps(payload, ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json"}
-    if settings.relay_secret:
-        headers[SIGNATURE_HEADER] = sign(body, settings.relay_secret)
-    url = settings.handoff_inbound_url
+    headers = {"Content-Type": "application/json", **signed_headers(body, settings.relay_secret)}
     try:
         timeout = aiohttp.ClientTimeout(total=settings.handoff_gate_timeout_s)
         async with aiohttp.ClientSession(timeout=timeout) as session, \
                 session.post(url, data=body, headers=headers) as resp:
             if resp.status != 200:
-                logger.warning("handoff gate: %s answered %s; message from %s goes to the bot",
-                               url, resp.status, message.sender_id)
-                return TO_BOT
-            data = await resp.json(content_type=None)
+                return resp.status, None
+            return 200, await resp.json(content_type=None)
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-        logger.warning("handoff gate: %s unreachable (%s); message from %s goes to the bot",
-                       url, exc.__class__.__name__, message.sender_id)
-        return TO_BOT
-    decision = parse_decision(data)
+        return None, f"unreachable ({exc.__class__.__name__})"
+
+
+async def inbound_payload(message: UserMessage, *, channel: str) -> dict[str, Any]:
+    """The ``/handoff/inbound`` body for ``message``."""
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    return {"sender_id": str(message.sender_id), "channel": channel, "text": message.text or "",
+            "customer_id": metadata.get("customer_id"),
+            "history": await conversation_history(str(message.sender_id))}
+
+
+async def ask_once(payload: dict[str, Any]) -> Decision | str:
+    """Where the message of ``payload`` goes, or why the action server can't say."""
+    status, data = await post_signed(get_bot_settings().handoff_inbound_url, payload)
+    if status is None:
+        return str(data)
+    decision = parse_decision(data) if status == 200 else None
     if decision is None:
-        logger.warning("handoff gate: malformed answer from %s; message goes to the bot", url)
-        return TO_BOT
+        return f"answered {status}" if status != 200 else "answered malformed JSON"
     return decision
+
+
+async def ask(message: UserMessage, *, channel: str) -> Decision:
+    """Ask the action server where ``message`` goes. When it can't say, a conversation
+    known to be with people is spooled (:func:`spool`), any other goes to the bot
+    (one warning logged either way)."""
+    key = (channel, str(message.sender_id))
+    if SPOOL.holds(key):
+        await flush(key)  # earlier messages first
+    payload = await inbound_payload(message, channel=channel)
+    if SPOOL.holds(key):
+        return spool(key, payload, why="earlier messages are still waiting")
+    decision = await ask_once(payload)
+    if isinstance(decision, str):
+        if key in IN_HANDOFF:
+            return spool(key, payload, why=decision)
+        logger.warning("handoff gate: %s %s; message from %s goes to the bot",
+                       get_bot_settings().handoff_inbound_url, decision, key[1])
+        return TO_BOT
+    IN_HANDOFF.note(key, with_people=decision.route == "agent")
+    return decision
+
+
+def spool(key: Key, payload: dict[str, Any], *, why: str) -> Decision:
+    """Keep the message for the background retry; the shopper is told the team will see it."""
+    SPOOL.add(Spooled(key, {**payload, "take_pending": False}))  # staff messages wait for a live reply
+    logger.warning("handoff gate: %s; a message of %s (with people) is spooled, %d waiting",
+                   why, key[1], len(SPOOL))
+    _ensure_retrying()
+    return Decision("agent", [{"text": SPOOLED_NOTICE}], None)
+
+
+async def flush(key: Key) -> int:
+    """Post the spooled messages of ``key`` in order until one is not taken; how many
+    were (0 at once when another task is posting them: each is posted once at a time)."""
+    if key in _flushing:
+        return 0
+    _flushing.add(key)
+    try:
+        return await _flush(key)
+    finally:
+        _flushing.discard(key)
+
+
+async def _flush(key: Key) -> int:
+    url = get_bot_settings().handoff_inbound_url
+    taken = 0
+    for item in SPOOL.of(key):
+        item.attempts += 1
+        status, data = await post_signed(url, item.payload)
+        decision = parse_decision(data) if status == 200 else None
+        if decision is not None:
+            SPOOL.remove(item)
+            IN_HANDOFF.note(key, with_people=decision.route == "agent")
+            taken += 1
+            continue
+        if status in HOPELESS_STATUSES:
+            SPOOL.remove(item)
+            logger.error("handoff gate: %s refused a spooled message of %s (%s); dropped", url, key[1], status)
+            continue
+        break
+    return taken
+
+
+async def retry_spool(*, first_s: float = RETRY_FIRST_S, max_s: float = RETRY_MAX_S) -> None:
+    """Post the spooled messages again until none is left (waits ``first_s``, doubling
+    up to ``max_s`` while nothing is taken)."""
+    delay = first_s
+    while len(SPOOL):
+        await asyncio.sleep(delay)
+        taken = 0
+        for key in SPOOL.conversations():
+            taken += await flush(key)
+        delay = first_s if taken else min(delay * 2, max_s)
+
+
+def _ensure_retrying() -> None:
+    global _retry_task
+    if _retry_task is None or _retry_task.done():
+        _retry_task = asyncio.get_running_loop().create_task(retry_spool())
+
+
+async def take_pending(sender_id: str, *, channel: str) -> list[dict[str, Any]]:
+    """The conversation's staff messages still undelivered on ``channel`` (marked
+    delivered by the action server): ``[{"text"?, "custom"?, "agent_name"?}]``; ``[]``
+    when there are none or the action server can't be asked (never raises)."""
+    url = pending_url(get_bot_settings().handoff_inbound_url)
+    status, data = await post_signed(url, {"sender_id": str(sender_id), "channel": channel})
+    replies = data.get("replies") if status == 200 and isinstance(data, dict) else None
+    if not isinstance(replies, list):
+        logger.warning("handoff gate: no pending messages from %s (%s)", url, data if status is None else status)
+        return []
+    out: list[dict[str, Any]] = []
+    for raw in replies:  # each checked alone: one odd reply must not lose the others (already marked delivered)
+        checked = parse_decision({"route": "bot", "replies": [raw]})
+        out.extend(checked.replies if checked is not None else [])
+    return out
 
 
 async def send_replies(output: OutputChannel | None, recipient_id: str, replies: list[dict[str, Any]]) -> None:
@@ -154,9 +356,14 @@ async def send_replies(output: OutputChannel | None, recipient_id: str, replies:
 
 def gated(channel: InputChannel, on_new_message: OnNewMessage) -> OnNewMessage:
     """``on_new_message`` behind the gate, for ``channel`` (which is also recorded in
-    :data:`CHANNELS` for the relay). Call it in the channel's ``blueprint()``."""
+    :data:`CHANNELS` for the relay). Call it in the channel's ``blueprint()``.
+
+    Every shop channel passes here once at startup, after Rasa has set up logging, so
+    this is also where the process's log handlers get the redaction filter (e-mails and
+    phone numbers masked in every record)."""
     name = channel.name()
     CHANNELS[name] = channel
+    redact.install(*logging.getLogger().handlers)
 
     async def handle(message: UserMessage) -> None:
         sender = str(message.sender_id)

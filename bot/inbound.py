@@ -4,18 +4,18 @@
 - :func:`clean_text` removes control characters and unpaired surrogates.
 - :func:`check_message` says what is wrong with a message, in words for the shopper.
 - :func:`verified_metadata` keeps only allowed metadata, and a customer id only
-  when the page signed it with the shop's secret.
+  when the page signed it with the shop's secret and the signature has not expired.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
+import time
 import unicodedata
 from typing import Any
 
-from protocol.identity import sign_customer_id
+from protocol.identity import customer_sig_valid
 
 ALLOWED_METADATA = ("locale", "page_url")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -59,14 +59,15 @@ def check_message(text: str | None, *, max_chars: int) -> str | None:
     return None
 
 
-def verified_metadata(metadata: Any, *, secret: str) -> dict[str, Any]:
-    """Allowed keys of ``metadata``; ``customer_id`` only when ``customer_sig``
-    matches it under ``secret`` (never when no secret is configured)."""
+def verified_metadata(metadata: Any, *, secret: str, now: float | None = None) -> dict[str, Any]:
+    """Allowed keys of ``metadata``; ``customer_id`` only when ``customer_sig`` is its
+    unexpired signature under ``secret`` (:func:`protocol.identity.customer_sig_valid`;
+    never when no secret is configured). ``now``: epoch seconds (default: the clock)."""
     if not isinstance(metadata, dict):
         return {}
     out = {k: str(metadata[k])[:500] for k in ALLOWED_METADATA if isinstance(metadata.get(k), str)}
-    customer_id, sig = metadata.get("customer_id"), metadata.get("customer_sig")
-    if (secret and customer_id is not None and isinstance(sig, str)
-            and hmac.compare_digest(sign_customer_id(str(customer_id), secret), sig)):
+    customer_id = metadata.get("customer_id")
+    if isinstance(customer_id, (str, int)) and not isinstance(customer_id, bool) and customer_sig_valid(
+            str(customer_id), metadata.get("customer_sig"), secret, now=time.time() if now is None else now):
         out["customer_id"] = str(customer_id)
     return out

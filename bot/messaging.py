@@ -7,7 +7,8 @@ Rasa's own connectors, subclassed so that (see ``bot/credentials.yml``):
   value is disabled with one log line at startup and its webhook answers 503 (JSON);
 - every webhook is checked before anything is parsed for the dialogue
   (:mod:`bot.webhook_auth`): body size (413), the platform's signature (401/403),
-  replays (a repeated update id is acknowledged with 200 and not answered again);
+  replays (a repeated update id is acknowledged with 200 and not answered again; ids
+  are kept in :func:`bot.shared_state.get_seen`, Redis when ``SHOP_REDIS_URL`` is set);
   update types the shop does not handle are acknowledged and ignored;
 - text gets the same checks as the REST channel (:func:`bot.inbound.check_message`),
   the polite replies going back on the platform;
@@ -18,7 +19,9 @@ Rasa's own connectors, subclassed so that (see ``bot/credentials.yml``):
 - bot messages are made fit for the platform (:mod:`bot.degrade`): product cards as a
   numbered list with links, buttons as inline keyboards (Telegram), button blocks
   (Slack) or numbered options (WhatsApp); a reply that is just one of the numbers
-  shown in the last turn is read as that card's details request or that option.
+  shown in the last turn is read as that card's details request or that option;
+- the channels' log lines have phone numbers and e-mail addresses masked
+  (:mod:`protocol.redact`).
 
 Webhooks: ``/webhooks/telegram/webhook``, ``/webhooks/slack/webhook``,
 ``/webhooks/twilio/webhook``.
@@ -32,6 +35,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import aiohttp
@@ -52,18 +56,16 @@ from twilio.base.exceptions import TwilioException
 
 from bot import webhook_auth as wa
 from bot.bot_settings import BotSettings, get_bot_settings
-from bot.degrade import (
-    CallbackKeys,
-    Outgoing,
-    ReplyNumbers,
-    TurnNumbers,
-    degrade_message,
-    split_text,
-)
+from bot.degrade import CallbackKeys, Outgoing, ReplyNumbers, TurnNumbers, degrade_message, split_text
 from bot.handoff_gate import gated
 from bot.inbound import check_message, clean_text
+from bot.shared_state import get_seen
+from protocol import redact
 
 logger = logging.getLogger(__name__)
+REDACTED_LOGGERS = (__name__, "rasa.core.channels.telegram", "rasa.core.channels.slack",
+                    "rasa.core.channels.twilio", "twilio.http_client", "aiogram")
+redact.install(*(logging.getLogger(name) for name in REDACTED_LOGGERS))
 
 SORRY = "Sorry, something went wrong on my side. Please try again."
 EXPIRED_BUTTON = "That button has expired. Could you type what you'd like instead?"
@@ -71,10 +73,13 @@ TELEGRAM_COMMANDS = {"/start": "hi", "/help": "what can you do?"}
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 SLACK_MAX_BUTTONS = 25
 
-# The last turn's numbers of each conversation on every messaging channel, and the
-# replay guard for all webhooks: one Rasa process, so plain in-memory, bounded.
-REPLY_NUMBERS = ReplyNumbers(max_senders=10_000)
-REPLAYS = wa.ReplayGuard()
+REPLY_NUMBERS = ReplyNumbers(max_senders=10_000)  # the last turn's numbers of each conversation
+
+
+@lru_cache(maxsize=1)
+def replays() -> wa.ReplayGuard:
+    """The replay guard of every webhook, over the shared replay memory (built on first use)."""
+    return wa.ReplayGuard(store=get_seen())
 
 
 # --- output: degrading rich messages ---------------------------------------------
@@ -161,6 +166,7 @@ class ShopTelegramOutput(_DegradingOutput, TelegramOutput):
                                         disable_web_page_preview=True)
             except (TelegramAPIError, asyncio.TimeoutError) as exc:
                 logger.error("Telegram sendMessage to %s failed: %s", recipient_id, exc)
+                self.delivery_failed = True  # the relay then answers delivered: false
                 return
 
 
@@ -205,6 +211,7 @@ class ShopSlackOutput(_DegradingOutput, SlackBot):
                 await self.client.chat_postMessage(channel=channel, text=piece, **extra)
             except (SlackClientError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 logger.error("Slack chat.postMessage to %s failed: %s", channel, exc)
+                self.delivery_failed = True  # the relay then answers delivered: false
                 return
 
 
@@ -230,6 +237,7 @@ class ShopTwilioOutput(_DegradingOutput, TwilioOutput):
                                         body=piece)
             except (TwilioException, RequestException) as exc:
                 logger.error("Twilio message to %s failed: %s", recipient_id, exc)
+                self.delivery_failed = True  # the relay then answers delivered: false
                 return
 
 
@@ -251,6 +259,7 @@ class _ShopMessagingInput:
     the dialogue, then remembering the turn's numbers)."""
 
     label: ClassVar[str] = ""
+    replay_window_s: ClassVar[float] = wa.UNTIMED_REPLAY_WINDOW_S
     missing: list[str]
     settings: BotSettings
     _tasks: set[asyncio.Task[None]]
@@ -258,9 +267,8 @@ class _ShopMessagingInput:
     def disabled_response(self) -> HTTPResponse:
         return response.json(wa.disabled_body(self.label, self.missing), status=503)
 
-    @staticmethod
-    def is_replay(item: wa.Inbound | wa.Ignored) -> bool:
-        return bool(item.event_id) and REPLAYS.seen_before(item.event_id)
+    def is_replay(self, item: wa.Inbound | wa.Ignored) -> bool:
+        return bool(item.event_id) and replays().seen_before(item.event_id, window_s=self.replay_window_s)
 
     def start_turn(self, inbound: wa.Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         task = asyncio.create_task(self.run_turn(inbound, on_new_message))
@@ -430,6 +438,7 @@ class ShopSlackInput(_ShopMessagingInput, SlackInput):
     ``X-Slack-No-Retry: 1``. Conversations are per Slack user."""
 
     label = "Slack"
+    replay_window_s = wa.REPLAY_WINDOW_S  # signed with a timestamp: stale requests are refused anyway
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:

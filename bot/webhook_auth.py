@@ -6,7 +6,9 @@
   own signature scheme, compared in constant time (401 when the header is missing,
   403 when it is wrong or stale);
 - :class:`ReplayGuard`: ids seen recently (Telegram ``update_id``, Slack ``event_id``,
-  Twilio ``MessageSid``), so a platform's retry is acknowledged without a second turn;
+  Twilio ``MessageSid``), so a platform's retry (or a captured request sent again) is
+  acknowledged without a second turn; kept in a :mod:`protocol.replay` memory (Redis
+  in production, so it survives restarts and is shared between processes);
 - :func:`read_telegram_update`, :func:`read_slack_event`, :func:`read_slack_action`,
   :func:`read_twilio_form`: a verified payload read into an :class:`Inbound` (a user's
   text or button press) or an :class:`Ignored` (an update type the shop does not handle);
@@ -23,16 +25,21 @@ import hashlib
 import hmac
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from protocol.replay import MemorySeen, SeenOnce
+
 MAX_BODY_BYTES = 64 * 1024
 SLACK_TOLERANCE_S = 5 * 60
 REPLAY_WINDOW_S = 60 * 60
+# Twilio and Telegram requests carry no timestamp: a captured one stays valid, so their
+# ids are remembered for a month (Slack's are refused after 5 minutes anyway)
+UNTIMED_REPLAY_WINDOW_S = 30 * 24 * 60 * 60
 REPLAY_MAX_IDS = 100_000
+REPLAY_PREFIX = "webhook:"
 
 
 @dataclass(frozen=True)
@@ -142,29 +149,23 @@ def verify_telegram(*, secret_token: str, header: str | None) -> Rejection | Non
 
 class ReplayGuard:
     """Ids seen in the last ``window_s`` seconds (default an hour, longer than Slack's
-    5-minute signature window and the platforms' retry periods), at most ``max_ids``
-    (default 100,000; the oldest are forgotten first)."""
+    5-minute signature window and the platforms' retry periods; a call may ask for a
+    longer one), kept in ``store``: :func:`bot.shared_state.get_seen` (Redis when
+    ``SHOP_REDIS_URL`` is set, so a restarted or second process still knows them; it
+    answers from this process when Redis fails). Without ``store``, this process
+    remembers at most ``max_ids`` (default 100,000; the oldest are forgotten first)."""
 
-    def __init__(self, *, window_s: float = REPLAY_WINDOW_S, max_ids: int = REPLAY_MAX_IDS) -> None:
+    def __init__(self, *, store: SeenOnce | None = None, window_s: float = REPLAY_WINDOW_S,
+                 max_ids: int = REPLAY_MAX_IDS) -> None:
         self.window_s = window_s
-        self.max_ids = max_ids
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self.store: SeenOnce = store if store is not None else MemorySeen(max_keys=max_ids)
 
-    def seen_before(self, key: str, *, now: float | None = None) -> bool:
+    def seen_before(self, key: str, *, window_s: float | None = None, now: float | None = None) -> bool:
         """``True`` when ``key`` was recorded within the window; records it otherwise."""
-        now = time.monotonic() if now is None else now
-        while self._seen:
-            oldest, at = next(iter(self._seen.items()))
-            if now - at <= self.window_s and len(self._seen) < self.max_ids:
-                break
-            del self._seen[oldest]
-        if key in self._seen:
-            return True
-        self._seen[key] = now
-        return False
+        return self.store.seen_before(REPLAY_PREFIX + key, window_s=window_s or self.window_s, now=now)
 
     def __len__(self) -> int:
-        return len(self._seen)
+        return len(self.store) if isinstance(self.store, MemorySeen) else 0
 
 
 # --- reading verified payloads --------------------------------------------------------

@@ -40,8 +40,8 @@ class MemorySeen:
                 if expires > now and len(self._seen) < self.max_keys:
                     break
                 del self._seen[oldest]
-            expires = self._seen.get(key)
-            if expires is not None and expires > now:
+            known = self._seen.get(key)
+            if known is not None and known > now:
                 return True
             self._seen[key] = now + window_s
             self._seen.move_to_end(key)

@@ -93,7 +93,7 @@ cat <<MSG
 Shop assistant is running.
   Demo storefront with the chat widget: http://127.0.0.1:${WEB_PORT}/
   Staff console (agent assist):         http://127.0.0.1:${CONSOLE_PORT}/
-    demo logins (made on first run):    $(tr '\n' ' ' <var/console-demo-login.txt 2>/dev/null || echo "see var/log/console.log")
+    demo logins (made on first run):    $(tr '\n' ' ' <var/console-demo-login.txt 2>/dev/null || echo "see var/console-demo-login.txt")
   Rasa server (REST):   http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook
   Rasa server (socket.io, for the web widget): http://127.0.0.1:${RASA_PORT}/socket.io
   Action server:        http://127.0.0.1:${ACTION_PORT}/webhook

@@ -89,11 +89,10 @@ class Settings(BaseSettings):
         shop_name: the shop's name, as the storefront, the widget and the console show it.
         handoff_config: the handoff configuration (triggers, topics and teams, business
             hours, wait estimate; ``shop/handoff/handoff.yml``).
-        relay_secret: ``SHOP_RELAY_SECRET``, shared with the Rasa server: the hex
-            HMAC-SHA256 of a body under it (``X-Shop-Relay-Signature``) signs the gate's
-            ``POST /handoff/inbound`` and the console's ``POST /webhooks/agent/send``.
-            Unset: the action server's gate endpoint accepts loopback requests only
-            and the relay is disabled.
+        relay_secret: ``SHOP_RELAY_SECRET``, shared with the Rasa server: it signs
+            (timestamped, single-use HMAC, ``protocol.handoff``) the gate's
+            ``POST /handoff/inbound`` and ``/handoff/pending`` and the console's
+            ``POST /webhooks/agent/send``. Unset: those answer 503 to everyone.
         rasa_url: the Rasa server's base URL, where the console finds the relay.
         console_session_idle_s: seconds without a request that end a staff console session
             (default 1800, 30 min).

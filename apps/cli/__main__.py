@@ -2,8 +2,9 @@
 assistant's apps.
 
 Groups: ``db``, ``promo``, ``web``, ``console`` (:mod:`apps.cli.shop_commands`), ``index``
-(:mod:`apps.cli.index_commands`), ``recommender`` (:mod:`apps.cli.recommender_commands`) and ``llm``
-(:mod:`apps.cli.llm_commands`). The demo shop and catalog imports are tools: ``python -m tools``.
+(:mod:`apps.cli.index_commands`), ``recommender`` (:mod:`apps.cli.recommender_commands`), ``llm``
+(:mod:`apps.cli.llm_commands`) and ``privacy`` (:mod:`apps.cli.privacy_commands`). The demo shop and catalog
+imports are tools: ``python -m tools``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from apps.cli import index_commands, llm_commands, recommender_commands, shop_commands
+from apps.cli import index_commands, llm_commands, privacy_commands, recommender_commands, shop_commands
 
 GROUPS: dict[str, Callable[[list[str]], int]] = {
     "index": index_commands.main,
     "recommender": recommender_commands.main,
     "llm": llm_commands.main,
+    "privacy": privacy_commands.main,
 }
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
 import uvicorn
 
 from apps.console.app import create_console_app
-from apps.console.auth import SessionPolicy
+from apps.console.auth import LoginLimit, SessionPolicy
 from apps.console.staff import ensure_demo_staff
 from apps.console.wiring import ConsoleConfig
 from apps.storefront.pages import StorefrontConfig, create_app
@@ -28,7 +29,7 @@ from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.handoff.handoff_config import load_config
 from shop.promo.report import ab_report, attribute_outcomes, format_report
-from shop.settings import get_settings
+from shop.settings import Settings, get_settings
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -63,25 +64,38 @@ def _cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+def seed_demo_staff(url: str, *, path: Path, handoff_config: Path) -> list[str]:
+    """Create the demo staff logins on first run (``ensure_demo_staff``): their passwords
+    go only to ``path`` (mode 600), never to stdout or a log, which ``scripts/run_stack.sh``
+    sends to ``var/log/console.log``. Prints where they are; returns the emails created."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    with session_scope(url) as session:
+        logins = ensure_demo_staff(session, path=path, now=now,
+                                   agent_teams=(load_config(handoff_config).default_team,))
+    if logins:
+        print(f"Created the demo staff logins {', '.join(email for email, _ in logins)}; "
+              f"their passwords are in {path} (mode 600).")
+    elif path.is_file():
+        print(f"Staff logins exist; the demo ones are in {path}.")
+    return [email for email, _ in logins]
+
+
+def login_limit(settings: Settings) -> LoginLimit:
+    """The console's :class:`LoginLimit` from ``Settings.console_login_*`` and ``redis_url``."""
+    return LoginLimit(per_address=settings.console_login_failures_per_ip,
+                      concurrency=settings.console_login_concurrency, redis_url=settings.redis_url)
+
+
 def _cmd_console(args: argparse.Namespace) -> int:
     settings = get_settings()
     url = args.url or settings.database_url
     upgrade(url)
-    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    path = settings.console_demo_login_file
-    with session_scope(url) as session:
-        logins = ensure_demo_staff(session, path=path, now=now,
-                                   agent_teams=(load_config(settings.handoff_config).default_team,))
-    if logins:
-        print(f"Created the demo staff logins (also in {path}, mode 600):")
-        for email, password in logins:
-            print(f"  {email}  {password}")
-    elif path.is_file():
-        print(f"Staff logins exist; the demo ones are in {path}.")
+    seed_demo_staff(url, path=settings.console_demo_login_file, handoff_config=settings.handoff_config)
     config = ConsoleConfig(database_url=url, rasa_url=settings.rasa_url, relay_secret=settings.relay_secret,
                            bundle=settings.console_bundle,
                            session=SessionPolicy(idle_s=settings.console_session_idle_s,
                                                  max_s=settings.console_session_max_s),
+                           login_limit=login_limit(settings),
                            cookie_secure=settings.console_cookie_secure, assist_timeout_s=settings.llm_timeout_s,
                            promo_code_days=settings.promo_code_days, shop_name=settings.shop_name)
     print(f"Staff console: http://{args.host}:{args.port}/")
@@ -90,14 +104,16 @@ def _cmd_console(args: argparse.Namespace) -> int:
 
 
 GROUPS_EPILOG = ("more groups: index (search index: build, sync, info, search), recommender (train, evaluate), "
-                 "llm (fetch, list, serve, smoke); `python -m apps.cli GROUP --help` for each")
+                 "llm (fetch, list, serve, smoke), privacy (export, delete, purge); "
+                 "`python -m apps.cli GROUP --help` for each")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the shop's own commands."""
     parser = argparse.ArgumentParser(prog="python -m apps.cli", description="The shop assistant's command line.",
                                      epilog=GROUPS_EPILOG)
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{db,promo,web,console,index,recommender,llm}")
+    groups = parser.add_subparsers(dest="group", required=True,
+                                   metavar="{db,promo,web,console,index,recommender,llm,privacy}")
 
     url_help = "SQLAlchemy database URL (default: DATABASE_URL or var/shop.db)"
 

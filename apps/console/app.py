@@ -2,7 +2,8 @@
 
 Pages: ``GET /login`` (form; double-submit CSRF cookie + hidden field), ``POST /login``
 (303 to ``/`` with the session cookie; 401 with a generic message on a bad email or
-password, 429 while the email is rate limited, 403 for a bad CSRF field), ``POST
+password, 429 while the email or the client address is rate limited, 503 while every
+password check is busy, 403 for a bad CSRF field), ``POST
 /logout`` (``X-CSRF-Token``), ``GET /`` (the console: 303 to ``/login`` without a
 session), ``/assets/console.js`` (the built front end) and ``/assets/console.css``,
 ``GET /health``. The JSON API and the event stream: ``apps.console.api``,
@@ -29,6 +30,7 @@ from apps.console.api import api_router
 from apps.console.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    LoginGuard,
     Staff,
     audit,
     end_session,
@@ -45,6 +47,8 @@ from apps.console.wiring import Assist, Console, ConsoleConfig, utcnow
 HERE = Path(__file__).resolve().parent
 LOGIN_FAILED = "That email and password don't match an active account."
 LOGIN_LIMITED = "Too many failed attempts for this account. Wait a few minutes and try again."
+LOGIN_ADDRESS_LIMITED = "Too many failed attempts from your network. Wait a few minutes and try again."
+LOGIN_BUSY = "Too many logins at once. Please try again in a moment."
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                  b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
@@ -97,6 +101,7 @@ def create_console_app(config: ConsoleConfig, *, clock: Callable[[], datetime] =
                    "type": str(e.get("type", ""))} for e in exc.errors()]
         return Response(json.dumps({"detail": errors}), status_code=422, media_type="application/json")
     templates = Jinja2Templates(directory=HERE / "templates")
+    guard = LoginGuard(config.login_limit)
 
     def secure(request: Request) -> bool:
         return config.cookie_secure or request.url.scheme == "https"
@@ -129,31 +134,40 @@ def create_console_app(config: ConsoleConfig, *, clock: Callable[[], datetime] =
         if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
             return login_page(request, error="Your login form expired; please try again.", status=403)
         email = accounts.normalize_email(email[:1000])
-        now = clock()
-        with console.db() as session:
-            if login_blocked(session, email=email, now=now, limit=config.login_limit):
-                audit(session, action="login_failed", now=now, email=email, reason="rate_limited")
-                blocked = True
-            else:
-                blocked = False
-                user = accounts.find_staff(session, email=email) if email else None
-                candidate = user.password_hash if user is not None else accounts.dummy_hash()
-                ok = (accounts.verify_password(candidate, password[:accounts.MAX_PASSWORD])
-                      and len(password) <= accounts.MAX_PASSWORD)
-                if user is None or not user.is_active or not ok:
-                    audit(session, action="login_failed", now=now, user_id=user.id if user else None, email=email,
-                          reason="unknown_email" if user is None else ("inactive" if not user.is_active
-                                                                       else "bad_password"))
+        address = request.client.host if request.client else "unknown"
+        if guard.address_blocked(address) is not None:  # before any database work or password check
+            return login_page(request, error=LOGIN_ADDRESS_LIMITED, email=email, status=429)
+        with guard.password_check() as turn:
+            if not turn:
+                return login_page(request, error=LOGIN_BUSY, email=email, status=503)
+            if guard.address_blocked(address) is not None:  # others from there failed while this one waited
+                return login_page(request, error=LOGIN_ADDRESS_LIMITED, email=email, status=429)
+            now = clock()
+            with console.db() as session:
+                if login_blocked(session, email=email, now=now, limit=config.login_limit):
+                    audit(session, action="login_failed", now=now, email=email, reason="rate_limited")
+                    blocked = True
                 else:
-                    if accounts.needs_rehash(user.password_hash):
-                        user.password_hash = accounts.hash_password(password)
-                    token = open_session(session, user=user, now=now, policy=config.session)
-                    audit(session, action="login", now=now, user_id=user.id, email=email)
-                    out = RedirectResponse("/", status_code=303)
-                    out.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure(request),
-                                   path="/", max_age=config.session.max_s)
-                    out.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-                    return out
+                    blocked = False
+                    user = accounts.find_staff(session, email=email) if email else None
+                    candidate = user.password_hash if user is not None else accounts.dummy_hash()
+                    ok = (accounts.verify_password(candidate, password[:accounts.MAX_PASSWORD])
+                          and len(password) <= accounts.MAX_PASSWORD)
+                    if user is None or not user.is_active or not ok:
+                        guard.failed(address)
+                        audit(session, action="login_failed", now=now, user_id=user.id if user else None,
+                              email=email, reason="unknown_email" if user is None else (
+                                  "inactive" if not user.is_active else "bad_password"))
+                    else:
+                        if accounts.needs_rehash(user.password_hash):
+                            user.password_hash = accounts.hash_password(password)
+                        token = open_session(session, user=user, now=now, policy=config.session)
+                        audit(session, action="login", now=now, user_id=user.id, email=email)
+                        out = RedirectResponse("/", status_code=303)
+                        out.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                                       secure=secure(request), path="/", max_age=config.session.max_s)
+                        out.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+                        return out
         if blocked:
             return login_page(request, error=LOGIN_LIMITED, email=email, status=429)
         return login_page(request, error=LOGIN_FAILED, email=email, status=401)

@@ -12,12 +12,21 @@
   limit further tries per email: ``limit`` failures in ``window_s`` seconds block that
   email until the window has passed (counted from ``audit_log``, so it holds across
   restarts and processes).
+- Failed logins also count per client address, across emails (:class:`LoginGuard`:
+  ``per_address`` in ``address_window_s``, in Redis when ``redis_url`` is set), and at
+  most ``concurrency`` password checks (argon2id, 64 MiB each) run at once; both are
+  checked before any password is verified, so spraying many emails from one address or
+  flooding the form costs no more than the limits allow. Unknown emails are verified
+  against a dummy hash, so they cost (and take) what known ones do.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +34,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from protocol.ratelimit import Limit, MemoryCounters, RateLimiter
 from shop.db.schema import AuditEntry, StaffSession, StaffUser
+from shop.shared_counters import get_limiter
 
 SESSION_COOKIE = "console_session"
 LOGIN_CSRF_COOKIE = "console_login_csrf"
@@ -141,10 +152,52 @@ def audit(session: Session, *, action: str, now: datetime, user_id: int | None =
 
 @dataclass(frozen=True)
 class LoginLimit:
-    """``limit`` failed logins per email within ``window_s`` seconds (default 5 in 5 min)."""
+    """``limit`` failed logins per email within ``window_s`` seconds (default 5 in 5 min);
+    ``per_address`` failed logins per client address within ``address_window_s``
+    seconds, whatever the emails (default 20 in 15 min); ``concurrency`` password checks
+    at once, each login waiting at most ``wait_s`` seconds for its turn (default 2 and
+    2 s); ``redis_url``: where the per-address counts are shared (``""``: this app only)."""
 
     limit: int = 5
     window_s: int = 300
+    per_address: int = 20
+    address_window_s: int = 900
+    concurrency: int = 2
+    wait_s: float = 2.0
+    redis_url: str = ""
+
+
+class LoginGuard:
+    """One console app's login limits before any password is verified: failures per
+    client address (``shop.shared_counters.get_limiter`` with ``limit.redis_url``; counters
+    of this guard's own without one) and a semaphore over the password checks."""
+
+    def __init__(self, limit: LoginLimit) -> None:
+        if limit.per_address < 1 or limit.concurrency < 1 or limit.wait_s < 0:
+            raise ValueError("per_address and concurrency must be at least 1 and wait_s not negative")
+        self.limit = limit
+        self.by_address = Limit("console-login-address", limit.per_address, limit.address_window_s)
+        self.limiter = get_limiter(limit.redis_url) if limit.redis_url else RateLimiter(MemoryCounters())
+        self._checks = threading.BoundedSemaphore(limit.concurrency)
+
+    def address_blocked(self, address: str) -> float | None:
+        """Seconds until ``address`` may try again when its failures are used up, else ``None``."""
+        return self.limiter.over(self.by_address, address)
+
+    def failed(self, address: str) -> None:
+        """Count one failed login from ``address``."""
+        self.limiter.hit(self.by_address, address)
+
+    @contextmanager
+    def password_check(self) -> Iterator[bool]:
+        """A turn to verify a password: yields ``True`` once one is free, ``False`` when
+        none freed up within ``wait_s`` (the caller answers busy instead of queueing)."""
+        acquired = self._checks.acquire(timeout=self.limit.wait_s)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._checks.release()
 
 
 def login_blocked(session: Session, *, email: str, now: datetime, limit: LoginLimit) -> bool:

@@ -1,6 +1,9 @@
 """Staff messages on their way to the shopper: stored first (:func:`store_message`,
 undelivered), then relayed to the shopper's channel (:func:`deliver`), which marks
-them delivered when the relay took them."""
+them delivered only when the relay answers that it delivered them (socket.io page
+connected, messaging platform accepted). A message left undelivered is handed over
+by the action server's gate when the shopper is back: with their next message on any
+channel, or when their widget page reconnects (``POST /handoff/pending``)."""
 
 from __future__ import annotations
 
@@ -80,7 +83,8 @@ def sent_reply(message: dict[str, Any], error: str | None, **extra: Any) -> dict
     message = {**message, "delivered": error is None}
     reply = {"message": message, "delivered": error is None, **extra}
     if error is not None:
-        reply["warning"] = f"Saved, but not delivered yet ({error}). The shopper sees it with their next message."
+        reply["warning"] = (f"Saved, but not delivered yet ({error}). The shopper gets it when they are back: "
+                            "with their next message, or when their chat page reconnects.")
     return reply
 
 

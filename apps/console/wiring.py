@@ -36,7 +36,9 @@ class ConsoleConfig:
         relay_secret: HMAC secret of the relay (``SHOP_RELAY_SECRET``).
         bundle: the built front end (``web/dist/console.js``), served at ``/assets/console.js``.
         session: idle/absolute session limits (default 30 min / 8 h).
-        login_limit: failed logins per email per window (default 5 per 5 min).
+        login_limit: failed logins per email per window (default 5 per 5 min), failures per
+            client address before any password is checked (default 20 per 15 min; shared
+            through Redis when set) and password checks at once (default 2).
         cookie_secure: always mark cookies Secure (they are anyway on https requests).
         assist_timeout_s: seconds the summary and suggestions may take before the view
             gives up on them (default 20).

@@ -2,7 +2,9 @@
 
 Pages: ``/`` (product listing, ``?category=<slug>``), ``/products/<handle>``. Both carry
 the widget's script tag; when the shopper used the demo "sign in", the tag also carries
-the customer id signed with the shop's secret (the Rasa server ignores unsigned ids).
+the customer id signed with the shop's secret, valid for :data:`WIDGET_SIG_TTL_S` (the
+Rasa server ignores unsigned and expired ids). The sign-in cookie carries the same kind
+of signature, valid for :data:`SIGN_IN_TTL_S`, checked in constant time.
 
 API: ``GET /api/cart?session=<widget session id>`` -> the chat session's cart
 ``{"lines": [...], "count": int, "total": "$0.00"}`` (the same cart the assistant's
@@ -12,6 +14,7 @@ API: ``GET /api/cart?session=<widget session id>`` -> the chat session's cart
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from apps.storefront.images import placeholder_svg
-from protocol.identity import sign_customer_id
+from protocol.identity import DEFAULT_CUSTOMER_TTL_S, customer_sig_valid, sign_customer_id
 from shop.db.engine import session_scope
 from shop.db.schema import Customer
 from shop.services.cart import view_cart
@@ -36,6 +39,8 @@ HERE = Path(__file__).resolve().parent
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 HANDLE_RE = re.compile(r"^[a-z0-9-]{1,200}$")
 SIGN_IN_COOKIE = "shop_demo_customer"
+SIGN_IN_TTL_S = 7 * 24 * 3600
+WIDGET_SIG_TTL_S = DEFAULT_CUSTOMER_TTL_S  # 12 h: each page load signs again
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,12 @@ class StorefrontConfig:
 
 
 def _signed_in(request: Request, secret: str) -> int | None:
-    """The customer id of a valid demo sign-in cookie (``<id>.<hmac>``), or ``None``."""
+    """The customer id of a valid, unexpired demo sign-in cookie (``<id>.<expires>.<hmac>``,
+    checked in constant time), or ``None``."""
     value = request.cookies.get(SIGN_IN_COOKIE, "")
     customer_id, _, sig = value.partition(".")
-    if not secret or not customer_id.isdigit() or sig != sign_customer_id(customer_id, secret):
+    if not customer_id.isdigit() or len(customer_id) > 18 or not customer_sig_valid(customer_id, sig, secret,
+                                                                                    now=time.time()):
         return None
     return int(customer_id)
 
@@ -79,7 +86,8 @@ def create_app(config: StorefrontConfig) -> FastAPI:
                   "greeting": "Hi! I can find gear, check an order, start a return or find you a deal."}
         if customer_id is not None and name is not None:
             widget["customer_id"] = str(customer_id)
-            widget["customer_sig"] = sign_customer_id(str(customer_id), config.identity_secret)
+            widget["customer_sig"] = sign_customer_id(str(customer_id), config.identity_secret,
+                                                      expires_at=int(time.time()) + WIDGET_SIG_TTL_S)
         return {"request": request, "shop_name": config.shop_name, "customer_name": name, "widget": widget,
                 "can_sign_in": bool(config.identity_secret)}
 
@@ -110,8 +118,8 @@ def create_app(config: StorefrontConfig) -> FastAPI:
         out = RedirectResponse(target, status_code=303)
         if config.identity_secret:
             cid = str(config.demo_customer_id)
-            out.set_cookie(SIGN_IN_COOKIE, f"{cid}.{sign_customer_id(cid, config.identity_secret)}",
-                           httponly=True, samesite="lax", max_age=7 * 24 * 3600)
+            sig = sign_customer_id(cid, config.identity_secret, expires_at=int(time.time()) + SIGN_IN_TTL_S)
+            out.set_cookie(SIGN_IN_COOKIE, f"{cid}.{sig}", httponly=True, samesite="lax", max_age=SIGN_IN_TTL_S)
         return out
 
     @app.post("/demo/sign-out")

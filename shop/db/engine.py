@@ -2,7 +2,9 @@
 
 Nothing is connected at import time: ``get_engine(url)`` builds an engine on first
 use and caches it per URL. SQLite gets foreign keys switched on and WAL mode so the
-action server's worker threads can read while one writes.
+action server's worker threads can read while one writes. Engines hide statement
+parameters from their errors and logs (``hide_parameters``): those hold e-mail
+addresses, names and street addresses.
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ def get_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 @lru_cache(maxsize=8)

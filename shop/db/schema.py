@@ -334,14 +334,22 @@ class Offer(Base):
 
 
 class OfferCode(Base):
-    """A unique, single-use code issued to one customer for one offer."""
+    """A unique, single-use code issued to one customer for one offer.
+
+    ``slot``: which of the customer's codes of the offer this is (1, 2, ... up to the
+    offer's ``per_customer_limit``), unique with the offer and the customer, so two
+    simultaneous issues cannot both take the same place (``shop.promo.offers.issue_code``)."""
 
     __tablename__ = "offer_codes"
+    __table_args__ = (
+        UniqueConstraint("offer_id", "customer_id", "slot", name="uq_offer_codes_offer_customer_slot"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     offer_id: Mapped[int] = mapped_column(ForeignKey("offers.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    slot: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     issued_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     redeemed_at: Mapped[datetime | None] = mapped_column(DateTime)

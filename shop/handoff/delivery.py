@@ -1,5 +1,6 @@
 """Delivering staff and system messages to the shopper: what is still undelivered,
-marking a message delivered, and handing the pending ones to a channel without push."""
+marking a message delivered, and handing the pending ones over when the shopper is
+back (their next message on any channel, or a socket.io page reconnecting)."""
 
 from __future__ import annotations
 
@@ -41,11 +42,15 @@ class PendingMessage:
     agent_name: str | None
 
 
-def take_undelivered(session: Session, *, sender_id: str, now: datetime, recent: int = 3) -> list[PendingMessage]:
-    """Agent and system messages of the conversation's ``recent`` latest handoffs not yet
-    delivered (:func:`undelivered`), oldest first, marked delivered at ``now``: for a
-    channel without push (REST), which gets them with the shopper's next reply."""
-    handoff_ids = list(session.scalars(select(Handoff.id).where(Handoff.sender_id == stored_sender(sender_id))
+def take_undelivered(session: Session, *, sender_id: str, channel: str, now: datetime,
+                     recent: int = 3) -> list[PendingMessage]:
+    """Agent and system messages not yet delivered (:func:`undelivered`) of the
+    ``recent`` latest handoffs of the conversation ``sender_id`` *on* ``channel`` (a
+    handoff of another channel with the same sender id is never touched), oldest
+    first, marked delivered at ``now``: the caller hands them to the shopper now (REST
+    has no push; a page or app that was away gets what was sent meanwhile)."""
+    handoff_ids = list(session.scalars(select(Handoff.id).where(Handoff.sender_id == stored_sender(sender_id),
+                                                                Handoff.channel == channel[:32])
                                        .order_by(Handoff.id.desc()).limit(recent)))
     out: list[PendingMessage] = []
     for handoff_id in sorted(handoff_ids):

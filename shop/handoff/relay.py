@@ -2,8 +2,9 @@
 a staff member's message goes out on the shopper's own channel.
 
 ``POST {rasa_url}/webhooks/agent/send`` with ``{sender_id, channel, message: {text?,
-custom?, agent_name?}}``, signed: ``X-Shop-Relay-Signature`` is the hex HMAC-SHA256 of
-the exact body under ``SHOP_RELAY_SECRET`` (:func:`sign`).
+custom?, agent_name?}}``, signed under ``SHOP_RELAY_SECRET`` with a timestamp and a
+fresh nonce (``X-Shop-Relay-Signature``/``-Timestamp``/``-Nonce``,
+:func:`protocol.handoff.signed_headers`): the relay refuses a replayed or stale request.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from protocol.handoff import SIGNATURE_HEADER, sign
+from protocol.handoff import signed_headers
 
 RELAY_PATH = "/webhooks/agent/send"
 
@@ -33,7 +34,7 @@ def _request(*, rasa_url: str, secret: str, sender_id: str, channel: str,
         raise RelayError("SHOP_RELAY_SECRET is not set: the relay is disabled")
     body = json.dumps({"sender_id": sender_id, "channel": channel, "message": message},
                       ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
+    headers = {"Content-Type": "application/json", **signed_headers(body, secret)}
     return rasa_url.rstrip("/") + RELAY_PATH, body, headers
 
 
@@ -54,8 +55,10 @@ async def deliver(*, rasa_url: str, secret: str, sender_id: str, channel: str, m
     conversation ``sender_id`` on ``channel`` through the relay at ``rasa_url``.
 
     Returns ``True`` when it went out on the channel, ``False`` when it could not be
-    pushed now (REST has no push; a socket.io page that is not connected): leave it
-    undelivered in ``handoff_messages`` and the shopper gets it with their next reply.
+    pushed now (REST has no push; a socket.io page that is not connected; the
+    messaging platform did not accept it): leave it undelivered in
+    ``handoff_messages`` and the shopper gets it with their next message or when
+    their page reconnects (``/handoff/pending``).
 
     Raises:
         RelayError: no secret, the relay unreachable, or an error status (401/403

@@ -1,6 +1,10 @@
 """Offers: who may get one, what it takes off, and codes that are unique, single-use,
 tied to one customer and one offer, and redeemed atomically.
 
+Issuing (:func:`issue_code`) gives each code a place (``slot``, 1 up to the offer's
+``per_customer_limit``) that the database keeps unique per offer and customer, so two
+simultaneous issues cannot give a customer more codes than the limit.
+
 Redemption (:func:`redeem_code`) is one conditional ``UPDATE ... WHERE redeemed_at IS
 NULL`` on the code and one conditional ``UPDATE ... WHERE spent + d <= budget`` on the
 offer, in one transaction: two simultaneous redemptions of a code succeed at most
@@ -118,20 +122,31 @@ def new_code(rng: secrets.SystemRandom | None = None) -> str:
 def issue_code(session: Session, *, offer: Offer, customer_id: int, now: datetime,
                valid_days: int = 7) -> OfferCode | None:
     """A new unique code of ``offer`` for the customer, expiring after ``valid_days``
-    or when the offer ends; ``None`` when the customer already holds the limit."""
-    if codes_held(session, offer_id=offer.id, customer_id=customer_id) >= offer.per_customer_limit:
+    or when the offer ends; ``None`` when the customer already holds the limit.
+
+    The code takes the customer's next place (``slot`` = codes held + 1, never above the
+    limit), which the database keeps unique per offer and customer: when a simultaneous
+    issue for the same customer took that place first, this returns the code it issued
+    instead of a second one."""
+    held = codes_held(session, offer_id=offer.id, customer_id=customer_id)
+    if held >= offer.per_customer_limit:
         return None
+    slot = held + 1  # places are 1..limit: a stale count can only collide, never go past the limit
     expires = min(now + timedelta(days=valid_days), offer.ends_at)
     for _ in range(5):
-        code = OfferCode(code=new_code(), offer_id=offer.id, customer_id=customer_id, issued_at=now,
+        code = OfferCode(code=new_code(), offer_id=offer.id, customer_id=customer_id, slot=slot, issued_at=now,
                          expires_at=expires)
         try:
             with session.begin_nested():
                 session.add(code)
                 session.flush()
             return code
-        except IntegrityError:  # the same code drawn twice: draw again
-            continue
+        except IntegrityError:
+            taken = session.scalar(select(OfferCode).where(
+                OfferCode.offer_id == offer.id, OfferCode.customer_id == customer_id, OfferCode.slot == slot))
+            if taken is not None:  # a simultaneous issue won this place: the customer holds that code
+                return taken
+            continue  # the same code drawn twice: draw again
     raise RuntimeError("could not draw a unique code in 5 tries")
 
 

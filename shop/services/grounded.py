@@ -3,10 +3,13 @@ words, and the template answers when the LLM cannot.
 
 The flow (:func:`grounded_answer`) for product questions and comparisons:
 
-1. facts as text lines (:func:`product_facts`, plus policy texts the question touches);
+1. facts as text lines (:func:`product_grounds`, plus policy texts the question touches),
+   in two tiers (:class:`models.llm.verify.Facts`): database fields, and free text (the
+   description, reviews) that grounds words but never codes, prices, percentages,
+   links or promises;
 2. the LLM answers from them alone (:mod:`models.llm.prompts`);
-3. :func:`models.llm.verify.unsupported` checks every number, size, code, name and
-   promise in the answer against the facts (the shopper's question counts as given
+3. :func:`models.llm.verify.unsupported` checks every number, size, code, name, link
+   and promise in the answer against the facts (the shopper's question counts as given
    text, so echoing their words is fine); on a problem the LLM gets one retry with
    the problems spelled out;
 4. still wrong, timed out, busy or no LLM configured: the template answer
@@ -27,7 +30,7 @@ from models.llm import prompts
 from models.llm.checked import generate_checked
 from models.llm.prompts import Prompt
 from models.llm.runner import LLMRunner
-from models.llm.verify import flips_answer, required_missing, unsupported
+from models.llm.verify import Facts, flips_answer, required_missing, unsupported
 from shop.services import product_answers
 from shop.services.catalog import ProductDetails
 from shop.services.policies import get_policy
@@ -64,42 +67,59 @@ REVIEW_WORDS = re.compile(r"\b(reviews?|rated|rating|people|customers|shoppers|c
 MAX_DESCRIPTION_CHARS = 400
 
 
-def product_facts(details: ProductDetails, *, reviews: bool = True) -> str:
-    """One product's facts as lines: name, brand, price, rating, description (first
-    400 characters), features, material, weight, fit, uses, units in stock per
-    size/colour and, with ``reviews``, up to three review snippets."""
+def product_fact_lines(details: ProductDetails, *, reviews: bool = True) -> list[tuple[str, bool]]:
+    """One product's facts as ``(line, structured)`` pairs: name, brand, price, rating,
+    description (first 400 characters), features, material, weight, fit, uses, units in
+    stock per size/colour and, with ``reviews``, up to three review snippets.
+    ``structured`` is ``False`` for the free-text lines (the description and reviews),
+    which may ground words but never codes, prices, percentages or links."""
     card, attrs = details.card, details.attributes
-    lines = [f"Product: {card.title}" + (f" by {card.brand}" if card.brand else "")]
-    lines.append(f"Price: {card.price}" + (f" (was {details.compare_at})" if details.compare_at else ""))
+    lines = [(f"Product: {card.title}" + (f" by {card.brand}" if card.brand else ""), True)]
+    lines.append((f"Price: {card.price}" + (f" (was {details.compare_at})" if details.compare_at else ""), True))
     if details.category:
-        lines.append(f"Category: {details.category}; fit for: {details.gender}")
-    lines.append(f"Rating: {card.rating:.1f}/5 from {card.rating_count} reviews" if card.rating
-                 else "Rating: no reviews yet")
+        lines.append((f"Category: {details.category}; fit for: {details.gender}", True))
+    lines.append((f"Rating: {card.rating:.1f}/5 from {card.rating_count} reviews" if card.rating
+                  else "Rating: no reviews yet", True))
     if details.description:
-        lines.append(f"Description: {details.description.strip()[:MAX_DESCRIPTION_CHARS]}")
+        description = " ".join(details.description.split())  # one line: no fake "Price:" lines
+        lines.append((f"Description: {description[:MAX_DESCRIPTION_CHARS]}", False))
     features = attrs.get("features")
     if features:
-        lines.append("Features: " + ", ".join(str(f) for f in (features if isinstance(features, list) else [features])))
+        lines.append(("Features: " + ", ".join(str(f) for f in (features if isinstance(features, list)
+                                                                  else [features])), True))
     for key, label in (("material", "Material"), ("fit", "Fit"), ("season", "Season")):
         if attrs.get(key):
-            lines.append(f"{label}: {attrs[key]}")
+            lines.append((f"{label}: {attrs[key]}", True))
     if attrs.get("weight_g"):
-        lines.append(f"Weight: {attrs['weight_g']} g (about {attrs['weight_g'] / 28.35:.1f} oz)")
+        lines.append((f"Weight: {attrs['weight_g']} g (about {attrs['weight_g'] / 28.35:.1f} oz)", True))
     uses = attrs.get("use_cases")
     if uses:
-        lines.append("Made for: " + ", ".join(str(u) for u in uses))
+        lines.append(("Made for: " + ", ".join(str(u) for u in uses), True))
     in_stock = [f"{product_answers.variant_label(size, colour)} ({n} left)" for size, colour, n in details.stock
                 if n > 0]
     sold_out = [product_answers.variant_label(size, colour) for size, colour, n in details.stock if n <= 0]
-    lines.append("In stock: " + (", ".join(in_stock) if in_stock else "nothing, sold out in every size"))
-    lines.append(f"Units in stock in all: {sum(max(n, 0) for _, _, n in details.stock)}")
+    lines.append(("In stock: " + (", ".join(in_stock) if in_stock else "nothing, sold out in every size"), True))
+    lines.append((f"Units in stock in all: {sum(max(n, 0) for _, _, n in details.stock)}", True))
     if sold_out:
-        lines.append("Sold out: " + ", ".join(sold_out))
+        lines.append(("Sold out: " + ", ".join(sold_out), True))
     for stars, title, body in details.reviews[:3] if reviews else ():
-        snippet = (body or title or "").strip().replace("\n", " ")
+        snippet = " ".join((body or title or "").split())
         if snippet:
-            lines.append(f"Review ({stars}/5): {snippet[:200]}")
-    return "\n".join(lines)
+            lines.append((f"Review ({stars}/5): {snippet[:200]}", False))
+    return lines
+
+
+def product_facts(details: ProductDetails, *, reviews: bool = True) -> str:
+    """:func:`product_fact_lines` as text, one fact a line (what the model is shown)."""
+    return "\n".join(line for line, _ in product_fact_lines(details, reviews=reviews))
+
+
+def product_grounds(details: ProductDetails, *, reviews: bool = True, site: str = "") -> Facts:
+    """:func:`product_fact_lines` as :class:`Facts`: the same text, with only the
+    structured lines grounding codes, prices, percentages and links; ``site``: the shop's
+    own base URL (links to it are allowed)."""
+    lines = product_fact_lines(details, reviews=reviews)
+    return Facts("\n".join(line for line, _ in lines), "\n".join(line for line, ok in lines if ok), site)
 
 
 def policy_facts(session: Session, *, question: str) -> str:
@@ -118,10 +138,12 @@ def policy_facts(session: Session, *, question: str) -> str:
     return "\n".join(lines)
 
 
-async def grounded_answer(prompt: Prompt, *, facts: str, question: str, runner: LLMRunner | None,
+async def grounded_answer(prompt: Prompt, *, facts: str | Facts, question: str, runner: LLMRunner | None,
                           template: Callable[[], str | None], max_tokens: int | None = None) -> Answer:
     """Ask ``runner``'s model to answer ``question`` from ``facts`` with ``prompt``,
     verify, retry once, else use ``template()`` (``None`` from it: the facts are silent).
+    ``facts``: :class:`Facts` (free text grounds no codes, prices, percentages or links)
+    or a string of database fields only.
 
     Never raises for model trouble: a timeout, a busy model or an error means the template.
     """
@@ -129,7 +151,8 @@ async def grounded_answer(prompt: Prompt, *, facts: str, question: str, runner: 
     if runner is None:
         return _template(template, ())
     checked = await generate_checked(
-        runner, prompt, prompts.messages(prompt, facts=facts, question=question),
+        runner, prompt, prompts.messages(prompt, facts=facts.text if isinstance(facts, Facts) else facts,
+                                         question=question),
         lambda text: unsupported(text, facts, allowed=[question]), unknown_ok=True, max_tokens=max_tokens,
     )
     if checked.text is not None:
@@ -149,14 +172,17 @@ TOPIC_LINES: dict[str, tuple[str, ...]] = {
     "stock": ("In stock", "Sold out", "Price"), "warranty": ("Description",),
 }
 YES_NO_TOPICS = frozenset({"feature", "use", "stock"})
+FREE_TEXT_TOPICS = frozenset({"warranty"})  # their template answer quotes the description
 REWORD_MAX_TOKENS = 80
 
 
-def topic_facts(details: ProductDetails, asked: Asked) -> str:
-    """Only the fact lines ``asked`` needs (a short prompt is a fast answer)."""
-    lines = product_facts(details, reviews=False).splitlines()
+def topic_facts(details: ProductDetails, asked: Asked, *, site: str = "") -> Facts:
+    """Only the fact lines ``asked`` needs (a short prompt is a fast answer), tiered as
+    in :func:`product_grounds`."""
+    lines = product_fact_lines(details, reviews=False)
     labels = TOPIC_LINES.get(asked.topic, ())
-    return "\n".join([lines[0], *(line for line in lines[1:] if line.split(":", 1)[0].startswith(labels))])
+    kept = [lines[0], *(pair for pair in lines[1:] if pair[0].split(":", 1)[0].startswith(labels))]
+    return Facts("\n".join(line for line, _ in kept), "\n".join(line for line, ok in kept if ok), site)
 
 
 def key_values(details: ProductDetails, asked: Asked) -> list[str]:
@@ -171,14 +197,15 @@ def key_values(details: ProductDetails, asked: Asked) -> list[str]:
 
 
 async def reword_answer(details: ProductDetails, question: str, asked: Asked, answer: str, *,
-                        runner: LLMRunner | None) -> Answer:
+                        runner: LLMRunner | None, site: str = "") -> Answer:
     """The template ``answer`` (already right) said naturally by the LLM from the few
     facts it rests on, checked: nothing unsupported, the key value still stated, the
-    same yes or no. Anything else, or no LLM in time: the template itself."""
+    same yes or no. Anything else, or no LLM in time: the template itself. The answer
+    counts as structured except for warranties (a sentence of the description)."""
     if runner is None:
         return Answer(answer, "template")
-    facts = topic_facts(details, asked)
-    grounds = f"{facts}\n{answer}"
+    facts = topic_facts(details, asked, site=site)
+    grounds = facts.plus(free=answer) if asked.topic in FREE_TEXT_TOPICS else facts.plus(structured=answer)
     required = key_values(details, asked)
     yes_no = asked.topic in YES_NO_TOPICS or bool(asked.season_asked)
 
@@ -190,7 +217,8 @@ async def reword_answer(details: ProductDetails, question: str, asked: Asked, an
 
     checked = await generate_checked(
         runner, prompts.PRODUCT_REWORD,
-        prompts.messages(prompts.PRODUCT_REWORD, facts=facts, answer=answer, question=question[:MAX_QUESTION_CHARS]),
+        prompts.messages(prompts.PRODUCT_REWORD, facts=facts.text, answer=answer,
+                         question=question[:MAX_QUESTION_CHARS]),
         check, unknown_ok=False, max_tokens=REWORD_MAX_TOKENS)
     if checked.text is not None:
         return Answer(checked.text, "llm" if checked.attempt == 0 else "llm_retry", checked.problems)
@@ -199,9 +227,10 @@ async def reword_answer(details: ProductDetails, question: str, asked: Asked, an
 
 async def answer_product_question(details: ProductDetails, question: str, *, runner: LLMRunner | None,
                                   policies: str = "", size: str | None = None,
-                                  colour: str | None = None) -> Answer:
+                                  colour: str | None = None, site: str = "") -> Answer:
     """A verified answer to ``question`` about one product; ``policies``:
-    :func:`policy_facts` for the question.
+    :func:`policy_facts` for the question (structured: the shop's own policy texts);
+    ``site``: the shop's base URL, whose pages the answer may link to.
 
     When the question's words say what it is about (:func:`read_question`), the answer
     comes from that field of the product's data and the LLM only words it
@@ -214,10 +243,10 @@ async def answer_product_question(details: ProductDetails, question: str, *, run
             return Answer(None, "unknown")
         answer = product_answers.answer_question(details, question, size=size, colour=colour, asked=asked)
         if answer is not None:
-            return await reword_answer(details, question, asked, answer, runner=runner)
+            return await reword_answer(details, question, asked, answer, runner=runner, site=site)
     # review snippets cost prompt time (~40 tokens/s on one core): only when asked about
-    facts = product_facts(details, reviews=bool(REVIEW_WORDS.search(question or ""))) + (
-        f"\n{policies}" if policies else "")
+    facts = product_grounds(details, reviews=bool(REVIEW_WORDS.search(question or "")), site=site).plus(
+        structured=policies)
     return await grounded_answer(
         prompts.PRODUCT_QUESTION, facts=facts, question=question, runner=runner,
         template=lambda: product_answers.answer_question(details, question, size=size, colour=colour),

@@ -25,6 +25,7 @@ from shop.handoff.handoff_config import load_config
 from shop.services.llm import get_llm_runner
 from shop.services.recommendations import get_model_holder
 from shop.settings import REPO_ROOT, get_settings
+from shop.shared_counters import get_limiter
 from tests.demo_shops import DemoShops
 from tools.demo.generate import DemoStats
 
@@ -37,7 +38,7 @@ ALWAYS_OPEN = {"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "s
 def _clear_caches() -> None:
     if runtime._pool.cache_info().currsize:
         runtime._pool().shutdown(wait=True)
-    for cached in (get_settings, runtime._pool, get_llm_runner, load_config, get_model_holder):
+    for cached in (get_settings, runtime._pool, get_llm_runner, load_config, get_model_holder, get_limiter):
         cached.cache_clear()
 
 

@@ -5,6 +5,8 @@ and leaving a form."""
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 
 from actions import slots as S
@@ -168,7 +170,8 @@ async def test_ask_affirmation_with_nothing_to_offer(shop: DemoShop, domain: dic
 
 async def test_stop_form_keeps_a_verified_order_only(shop: DemoShop, domain: dict) -> None:
     number = shop.order("shipped")
-    verified = {S.ORDER_NUMBER: number, S.ORDER_EMAIL: shop.email, S.ORDER_VERIFIED: f"{number}|{shop.email}",
+    verified = {S.ORDER_NUMBER: number, S.ORDER_EMAIL: shop.email,
+                S.ORDER_VERIFIED: S.verification(number, shop.email, now=time.time(), ttl_s=900),
                 S.RETURN_ITEM: "12", S.LOOKUP_FAILURES: 1.0}
     out = await run_action(ActionStopForm(), build_tracker(
         "order_form", text="stop", intent="stop", active_loop="return_form", slots=verified), domain)
@@ -177,7 +180,8 @@ async def test_stop_form_keeps_a_verified_order_only(shop: DemoShop, domain: dic
     assert out.slots == {"requested_slot": None, S.CONFIRM_CANCEL: None, S.NEW_ADDRESS: None, S.RETURN_ITEM: None,
                          S.RETURN_REASON: None, S.RETURN_REFUSAL: None}
 
-    forged = {**verified, S.ORDER_VERIFIED: "100000|someone@example.com"}
+    forged = {**verified, S.ORDER_VERIFIED: S.verification("100000", "someone@example.com", now=time.time(),
+                                                           ttl_s=900)}
     out = await run_action(ActionStopForm(), build_tracker(
         "order_form", text="stop", intent="stop", slots=forged), domain)
     assert out.slots[S.ORDER_NUMBER] is None and out.slots[S.ORDER_EMAIL] is None

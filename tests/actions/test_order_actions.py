@@ -4,6 +4,7 @@ in the database. The persona (customer 1) owns the orders in ``DemoStats.persona
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,8 +33,15 @@ COVERED = (ValidateOrderLookupForm, ValidateCancelOrderForm, ValidateAddressChan
 
 
 def verified(number: str, email: str, **more: Any) -> dict[str, Any]:
-    """Slots of a conversation whose form verified ``number`` and ``email``."""
-    return {S.ORDER_NUMBER: number, S.ORDER_EMAIL: email, S.ORDER_VERIFIED: f"{number}|{email}", **more}
+    """Slots of a conversation whose form verified ``number`` and ``email`` a minute ago."""
+    return {S.ORDER_NUMBER: number, S.ORDER_EMAIL: email,
+            S.ORDER_VERIFIED: S.verification(number, email, now=time.time() - 60, ttl_s=900), **more}
+
+
+def verified_value(slots: dict[str, Any], number: str, email: str) -> None:
+    """``ORDER_VERIFIED`` in ``slots`` verifies ``number``/``email`` for the configured 900 s."""
+    pair, _, expiry = slots[S.ORDER_VERIFIED].rpartition("|")
+    assert pair == f"{number}|{email}" and abs(int(expiry) - (time.time() + 900)) < 30
 
 
 def order_row(shop: DemoShop, number: str) -> dict[str, Any]:
@@ -53,7 +61,8 @@ async def test_lookup_form_verifies_the_persona_and_finishes(shop: DemoShop, dom
                             slots={S.ORDER_NUMBER: number}, candidates={S.ORDER_EMAIL: f"  {shop.email.upper()} "})
     out = await run_action(ValidateOrderLookupForm(), tracker, domain)
     assert out.messages == []
-    assert out.slots == {S.ORDER_EMAIL: shop.email, S.ORDER_VERIFIED: f"{number}|{shop.email}",
+    verified_value(out.slots, number, shop.email)
+    assert out.slots == {S.ORDER_EMAIL: shop.email, S.ORDER_VERIFIED: out.slots[S.ORDER_VERIFIED],
                          S.ORDER_STATUS: order_row(shop, number)["status"]}
     # the required slots are the domain's: Rasa's form asks for the next one itself
     assert "requested_slot" not in out.slots
@@ -193,7 +202,8 @@ async def test_ask_return_item_offers_one_button_per_returnable_item(shop: DemoS
     assert items[0][1] in out.messages[0]["buttons"][0]["title"]
 
     # a pair that was never verified (slots set by hand) gets the question without buttons
-    forged = {S.ORDER_NUMBER: number, S.ORDER_EMAIL: shop.email, S.ORDER_VERIFIED: f"{number}|evil@example.com"}
+    forged = verified(number, shop.email, **{S.ORDER_VERIFIED: S.verification(number, "evil@example.com",
+                                                                             now=time.time(), ttl_s=900)})
     out = await run_action(ActionAskReturnItem(), build_tracker(slots=forged), domain)
     assert out.messages[0]["buttons"] == []
 
@@ -232,7 +242,8 @@ async def test_show_status_checks_the_database_not_the_slots(shop: DemoShop, dom
     assert out.responses == ["utter_order_not_found"]
     assert out.slots == {S.ORDER_VERIFIED: None}
     # a verification of another pair: nothing is looked up or said
-    forged = verified(shop.order("shipped"), shop.email, **{S.ORDER_VERIFIED: f"{other_number}|{shop.email}"})
+    forged = verified(shop.order("shipped"), shop.email,
+                      **{S.ORDER_VERIFIED: S.verification(other_number, shop.email, now=time.time(), ttl_s=900)})
     out = await run_action(ActionShowOrderStatus(), build_tracker(slots=forged), domain)
     assert out.messages == [] and S.ORDER_STATUS not in out.slots
     # after too many failures: locked

@@ -4,7 +4,10 @@ does with bad input. The widget itself is tested in a real browser (tests/e2e)."
 
 from __future__ import annotations
 
+import hmac
 import html
+import re
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from apps.storefront.pages import SIGN_IN_COOKIE, StorefrontConfig, create_app
-from protocol.identity import sign_customer_id
+from protocol.identity import customer_sig_valid, sign_customer_id
 from shop.db.engine import session_scope
 from shop.db.schema import Product
 from shop.services.cart import add_to_cart
@@ -73,16 +76,26 @@ def test_signed_sign_in_puts_a_signed_id_in_the_widget_tag(client: TestClient) -
     client.post("/demo/sign-in", data={"next": "/"}, follow_redirects=False)
     page = client.get("/")
     assert 'data-customer-id="1"' in page.text
-    assert f'data-customer-sig="{sign_customer_id("1", SECRET)}"' in page.text
+    sig = re.search(r'data-customer-sig="([^"]+)"', page.text)
+    assert sig is not None and customer_sig_valid("1", sig.group(1), SECRET, now=time.time())
+    expires_at = int(sig.group(1).split(".")[0])  # signed for 12 hours, not forever
+    assert time.time() + 11 * 3600 < expires_at <= time.time() + 12 * 3600 + 5
+    assert not customer_sig_valid("1", sig.group(1), SECRET, now=expires_at)
     client.post("/demo/sign-out", data={"next": "/"})
     assert "data-customer-id" not in client.get("/").text
 
 
 def test_a_forged_sign_in_cookie_is_ignored(client: TestClient) -> None:
-    client.cookies.set(SIGN_IN_COOKIE, f"2.{sign_customer_id('1', SECRET)}")
-    assert "data-customer-id" not in client.get("/").text
-    client.cookies.set(SIGN_IN_COOKIE, "2.not-a-signature")
-    assert "data-customer-id" not in client.get("/").text
+    later = int(time.time()) + 3600
+    for forged in (f"2.{sign_customer_id('1', SECRET, expires_at=later)}",      # another id's signature
+                   f"1.{sign_customer_id('1', 'other-secret', expires_at=later)}",  # another secret
+                   f"1.{sign_customer_id('1', SECRET, expires_at=int(time.time()) - 1)}",  # expired
+                   f"1.{later + 10**6}.{sign_customer_id('1', SECRET, expires_at=later).split('.')[1]}",  # extended
+                   "2.not-a-signature", "1." + "0" * 64, "1"):
+        client.cookies.set(SIGN_IN_COOKIE, forged)
+        assert "data-customer-id" not in client.get("/").text, forged
+    client.cookies.set(SIGN_IN_COOKIE, f"1.{sign_customer_id('1', SECRET, expires_at=later)}")
+    assert 'data-customer-id="1"' in client.get("/").text
 
 
 def test_sign_in_redirect_stays_on_the_site(client: TestClient) -> None:
@@ -124,3 +137,17 @@ def test_unbuilt_widget_says_how_to_build_it(shop_url: str, tmp_path: Path) -> N
     config = StorefrontConfig(database_url=shop_url, rasa_url="http://x", widget_bundle=tmp_path / "missing.js")
     out = TestClient(create_app(config)).get("/widget/shop-assistant.js")
     assert out.status_code == 503 and "make widget" in out.text
+
+
+def test_the_sign_in_cookie_is_compared_in_constant_time(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    compared: list[str] = []
+    real = hmac.compare_digest
+
+    def spy(a: str, b: str) -> bool:
+        compared.append(b)
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    client.cookies.set(SIGN_IN_COOKIE, f"1.{int(time.time()) + 60}.{'0' * 64}")
+    assert "data-customer-id" not in client.get("/").text
+    assert "0" * 64 in compared  # the signature went through hmac.compare_digest, not ==

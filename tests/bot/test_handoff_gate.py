@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from actions.handoff_api import RecentScores, access_refused, gate_step, read_inbound
 from protocol import handoff as hp
+from protocol.replay import MemorySeen
 from shop.db.engine import session_scope
 from shop.db.schema import Handoff, HandoffMessage, StaffUser
 from shop.handoff import relay
@@ -94,14 +95,16 @@ def test_parse_decision_refuses_malformed_answers(data: Any) -> None:
 
 def test_relay_refusals() -> None:
     body = json.dumps({"sender_id": "s", "channel": "rest", "message": {"text": "hi"}}).encode()
-    good = hp.sign(body, SECRET)
-    assert hp.relay_refusal(body, good, secret="")[0] == 503
-    assert hp.relay_refusal(body, None, secret=SECRET)[0] == 401
-    assert hp.relay_refusal(body, "0" * 64, secret=SECRET)[0] == 403
-    assert hp.relay_refusal(body + b" ", good, secret=SECRET)[0] == 403  # forged body
-    assert hp.relay_refusal(b"x" * (64 * 1024 + 1), good, secret=SECRET)[0] == 413
-    assert hp.relay_refusal(body, good.upper(), secret=SECRET) is None
-    assert hp.sign(body, SECRET) == relay.sign(body, SECRET)  # the console signs the same way
+    good = hp.signed_headers(body, SECRET)
+    seen = MemorySeen()
+    assert hp.relay_refusal(body, good, secret="", seen=seen)[0] == 503
+    assert hp.relay_refusal(body, {}, secret=SECRET, seen=seen)[0] == 401
+    assert hp.relay_refusal(body, {**good, hp.SIGNATURE_HEADER: "0" * 64}, secret=SECRET, seen=seen)[0] == 403
+    assert hp.relay_refusal(body + b" ", good, secret=SECRET, seen=seen)[0] == 403  # forged body
+    assert hp.relay_refusal(b"x" * (64 * 1024 + 1), good, secret=SECRET, seen=seen)[0] == 413
+    upper = {**good, hp.SIGNATURE_HEADER: good[hp.SIGNATURE_HEADER].upper()}
+    assert hp.relay_refusal(body, upper, secret=SECRET, seen=seen) is None
+    assert hp.relay_refusal(body, good, secret=SECRET, seen=seen)[0] == 403  # the same nonce again: a replay
 
 
 def test_read_relay_request() -> None:
@@ -124,15 +127,14 @@ def test_messaging_apps_get_the_name_in_the_text() -> None:
 
 def test_endpoint_access_rules() -> None:
     body = b'{"sender_id": "s"}'
-    assert access_refused(body=body, signature=None, client_ip="127.0.0.1", secret="") is None
-    assert access_refused(body=body, signature=None, client_ip="::1", secret="") is None
-    assert access_refused(body=body, signature=None, client_ip="10.0.0.5", secret="")[0] == 403
-    assert access_refused(body=body, signature=None, client_ip="", secret="")[0] == 403
-    # with a secret, the signature is required even from loopback
-    assert access_refused(body=body, signature=None, client_ip="127.0.0.1", secret=SECRET)[0] == 401
-    assert access_refused(body=body, signature="ab", client_ip="127.0.0.1", secret=SECRET)[0] == 403
-    assert access_refused(body=body, signature=relay.sign(body, SECRET), client_ip="10.0.0.5", secret=SECRET) is None
-    assert access_refused(body=b"x" * 300_000, signature=None, client_ip="127.0.0.1", secret="")[0] == 413
+    good = hp.signed_headers(body, SECRET)
+    seen = MemorySeen()
+    # without a secret nobody may use it, loopback or not (a proxy makes everyone loopback)
+    assert access_refused(body=body, headers=good, secret="", seen=seen)[0] == 503
+    assert access_refused(body=body, headers={}, secret=SECRET, seen=seen)[0] == 401
+    assert access_refused(body=body, headers={**good, hp.SIGNATURE_HEADER: "ab"}, secret=SECRET, seen=seen)[0] == 403
+    assert access_refused(body=body, headers=good, secret=SECRET, seen=seen) is None
+    assert access_refused(body=b"x" * 300_000, headers=good, secret=SECRET, seen=seen)[0] == 413
 
 
 def test_read_inbound() -> None:
@@ -186,10 +188,12 @@ def test_gate_step_hands_off_on_anger_and_delivers_staff_messages_over_rest(db_u
         assert third["replies"] == [{"text": "Hi, Ana here.", "agent_name": "Ana"}]
         assert gate_step(s, sender_id="g1", text="still there?", history=[], **step)["replies"] == []
 
-        # not REST: staff messages are pushed by the relay, never returned here
-        hs.record_message(s, handoff_id=handoff.id, author="agent", text="Pushed", now=NOW, staff_user_id=ana.id)
-        pushed = gate_step(s, sender_id="g1", text="ok", history=[], **{**step, "channel": "socketio"})
-        assert pushed == {"route": "agent", "replies": [], "handoff_id": handoff.id}
+        # another channel claiming the same sender id never gets this REST handoff's messages
+        hs.record_message(s, handoff_id=handoff.id, author="agent", text="Pending", now=NOW, staff_user_id=ana.id)
+        other = gate_step(s, sender_id="g1", text="ok", history=[], **{**step, "channel": "socketio"})
+        assert other == {"route": "agent", "replies": [], "handoff_id": handoff.id}
+        assert gate_step(s, sender_id="g1", text="ok", history=[], **step)["replies"] == [
+            {"text": "Pending", "agent_name": "Ana"}]
 
         topic = gate_step(s, sender_id="g2", text="I want to file a chargeback", history=[], **step)
         assert topic["route"] == "agent" and s.get(Handoff, topic["handoff_id"]).team == "payments"
@@ -202,11 +206,12 @@ def test_gate_step_hands_off_on_anger_and_delivers_staff_messages_over_rest(db_u
 def fake_relay() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """A stand-in for the Rasa server's relay that checks signatures like the real one."""
     seen: list[dict[str, Any]] = []
+    nonces = MemorySeen()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            refused = hp.relay_refusal(body, self.headers.get(hp.SIGNATURE_HEADER), secret=SECRET)
+            refused = hp.relay_refusal(body, self.headers, secret=SECRET, seen=nonces)
             if refused:
                 status, answer = refused[0], {"error": refused[1]}
             else:

@@ -3,7 +3,7 @@ subprocess): a channel's ``on_new_message`` behind :func:`bot.handoff_gate.gated
 against a small local stand-in for the action server's endpoint. Route ``agent``:
 the replies go out and the dialogue does not run; route ``bot``: the dialogue runs;
 unreachable, 5xx, timeout or a malformed answer: fail open to the bot; the request
-carries the signature when a secret is set."""
+carries a timestamped single-use signature (a fresh nonce each time)."""
 
 from __future__ import annotations
 
@@ -20,18 +20,21 @@ RASA_PY = ROOT / ".venv" / "rasa" / "bin" / "python"
 pytestmark = pytest.mark.rasa
 
 SCRIPT = r'''
-import asyncio, hashlib, hmac, json, os, socket
+import asyncio, json, os, socket
 from aiohttp import web
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from protocol.handoff import signature_refusal
+from protocol.replay import MemorySeen
 
 SECRET = "gate-secret"
 seen = []
+nonces = MemorySeen()
 
 async def endpoint(request):
     kind = request.match_info["kind"]
     body = await request.read()
-    seen.append({"kind": kind, "signed": request.headers.get("X-Shop-Relay-Signature") ==
-                 hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(), "body": json.loads(body)})
+    seen.append({"kind": kind, "signed": signature_refusal(body, request.headers, secret=SECRET, seen=nonces) is None,
+                 "body": json.loads(body)})
     if kind == "agent":
         return web.json_response({"route": "agent", "replies": [{"text": "You're next.", "agent_name": "Ana"}],
                                   "handoff_id": 4})
@@ -98,8 +101,9 @@ def test_gate_routes_and_fails_open() -> None:
     for kind in ("error", "slow", "garbled", "unreachable"):
         assert out[kind] == {"dialogue": ["I want a person"], "sent": []}, kind
     assert out["registered"] == ["rest"]
+    assert all(seen["signed"] for seen in out["seen"])  # every request signed, no nonce used twice
     first = out["seen"][0]
-    assert first["signed"] and first["body"] == {"sender_id": "s1", "channel": "rest", "text": "I want a person",
+    assert first["body"] == {"sender_id": "s1", "channel": "rest", "text": "I want a person",
                                                  "customer_id": "7", "history": []}
     assert "Traceback" not in done.stderr  # one warning line per failure, no traceback
     assert done.stderr.count("goes to the bot") == 4, done.stderr[-3000:]

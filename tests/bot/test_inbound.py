@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 
 from bot.inbound import (
     EMPTY_REPLY,
     check_message,
     clean_text,
     decode_body,
-    sign_customer_id,
     verified_metadata,
 )
+from protocol.identity import sign_customer_id
 
 
 def test_decode_body_tolerates_invalid_utf8() -> None:
@@ -44,10 +45,12 @@ def test_check_message() -> None:
 
 def test_customer_id_needs_a_valid_signature() -> None:
     secret = "s3cret"
-    good = {"customer_id": "42", "customer_sig": sign_customer_id("42", secret), "locale": "en"}
+    later = int(time.time()) + 3600
+    good = {"customer_id": "42", "customer_sig": sign_customer_id("42", secret, expires_at=later), "locale": "en"}
     assert verified_metadata(good, secret=secret) == {"customer_id": "42", "locale": "en"}
-    forged = {"customer_id": "43", "customer_sig": sign_customer_id("42", secret)}
+    forged = {"customer_id": "43", "customer_sig": sign_customer_id("42", secret, expires_at=later)}
     assert verified_metadata(forged, secret=secret) == {}
+    assert verified_metadata(good, secret=secret, now=later) == {"locale": "en"}  # expired
     assert verified_metadata({"customer_id": "42"}, secret=secret) == {}
     assert verified_metadata(good, secret="") == {"locale": "en"}
     assert verified_metadata("not a dict", secret=secret) == {}

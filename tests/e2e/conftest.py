@@ -131,6 +131,9 @@ def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir
         pytest.skip(reason)
     running = RunningStack(workdir=e2e_workdir, database_url=e2e_db_url,
                            extra_env={"SHOP_IDENTITY_SECRET": "e2e-secret", "SHOP_SEARCH_BACKEND": "hybrid",
+                                      # the browser tests open the widget from storefronts on
+                                      # several local ports (tests/security checks the default)
+                                      "SHOP_WIDGET_ORIGINS": "*",
                                       "SHOP_SEARCH_INDEX_DIR": str(e2e_index_dir),
                                       "SHOP_SEARCH_INDEX_SYNC_S": "0",
                                       "SHOP_RECOMMEND_MODEL_DIR": str(e2e_model_dir),

@@ -1,12 +1,16 @@
-"""Bad input through the REST channel: each gets a polite answer, the server keeps
-working, and the shop database is untouched."""
+"""Bad input through the REST channel: each gets a polite answer (or, without the REST
+token or with a huge body, a refusal), the server keeps working, and the shop database
+is untouched."""
 
 from __future__ import annotations
 
 import json
+import time
 
+import httpx
 import pytest
 
+from protocol.identity import sign_customer_id
 from tests.e2e.conftest import ShopFacts
 from tests.stack import RunningStack, new_sender, texts
 
@@ -99,11 +103,25 @@ def _user_metadata(stack: RunningStack, sender: str) -> dict:
 
 
 def test_forged_customer_id_is_ignored_and_signed_one_kept(stack: RunningStack) -> None:
-    from protocol.identity import sign_customer_id
-
+    later, earlier = int(time.time()) + 3600, int(time.time()) - 1
     forged = new_sender()
-    stack.send(forged, "hi", metadata={"customer_id": "1", "customer_sig": sign_customer_id("1", "wrong")})
+    stack.send(forged, "hi", metadata={"customer_id": "1",
+                                       "customer_sig": sign_customer_id("1", "wrong", expires_at=later)})
     assert "customer_id" not in _user_metadata(stack, forged)
+    expired = new_sender()
+    stack.send(expired, "hi", metadata={"customer_id": "1",
+                                        "customer_sig": sign_customer_id("1", "e2e-secret", expires_at=earlier)})
+    assert "customer_id" not in _user_metadata(stack, expired)
     signed = new_sender()
-    stack.send(signed, "hi", metadata={"customer_id": "1", "customer_sig": sign_customer_id("1", "e2e-secret")})
+    stack.send(signed, "hi", metadata={"customer_id": "1",
+                                       "customer_sig": sign_customer_id("1", "e2e-secret", expires_at=later)})
     assert _user_metadata(stack, signed).get("customer_id") == "1"
+
+
+def test_rest_needs_the_token_and_refuses_huge_bodies(stack: RunningStack) -> None:
+    sender = new_sender()
+    assert httpx.post(stack.webhook, json={"sender": sender, "message": "hi"}, timeout=30).status_code == 401
+    assert httpx.post(stack.webhook, json={"sender": sender, "message": "hi"}, timeout=30,
+                      headers={"Authorization": "Bearer wrong"}).status_code == 403
+    assert stack.post_raw(b'{"sender": "x", "message": "' + b"a" * 300_000 + b'"}').status_code == 413
+    _still_works(stack)

@@ -2,8 +2,8 @@
 on every message, the request / topic / sentiment triggers, the ticket flow when nobody
 is online, the queue notice when an agent is, the bot staying silent during a handoff,
 staff messages through the relay (REST with the next reply, Telegram pushed to the fake
-platform), the relay's signature checks, and the bot going on with its context after
-the handoff is closed."""
+platform), the relay's and the gate's signature checks (replays refused), the action
+server's token, and the bot going on with its context after the handoff is closed."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from protocol.handoff import signed_headers
 from shop.db.engine import session_scope
 from shop.db.schema import Handoff, HandoffMessage, StaffSession, StaffUser, Ticket
 from shop.handoff import relay
@@ -38,8 +39,10 @@ def _now() -> datetime:
 
 
 def _handoff(url: str, sender: str) -> Handoff | None:
+    """The conversation's latest handoff (REST conversations are ``rest:<sender>``)."""
     with session_scope(url) as s:
-        return s.scalar(select(Handoff).where(Handoff.sender_id == sender).order_by(Handoff.id.desc()).limit(1))
+        return s.scalar(select(Handoff).where(Handoff.sender_id.in_((sender, f"rest:{sender}")))
+                        .order_by(Handoff.id.desc()).limit(1))
 
 
 def _transcript(url: str, handoff_id: int) -> list[tuple[str, str]]:
@@ -160,31 +163,37 @@ def test_three_angry_messages_hand_over(stack: RunningStack, e2e_db_url: str) ->
     assert handoff is not None and handoff.reason == "sentiment" and handoff.sentiment <= -0.4
 
 
-def test_relay_and_gate_refuse_unsigned_or_forged_requests(stack: RunningStack) -> None:
+def test_relay_and_gate_refuse_unsigned_forged_or_replayed_requests(stack: RunningStack) -> None:
     url = f"{_relay_url(stack)}/webhooks/agent/send"
     body = json.dumps({"sender_id": "x", "channel": "rest", "message": {"text": "hi"}}).encode()
-    good = relay.sign(body, E2E_RELAY_SECRET)
     with httpx.Client(timeout=10) as client:
         assert client.post(url, content=body).status_code == 401
-        guessed = {relay.SIGNATURE_HEADER: relay.sign(body, "guess")}
-        assert client.post(url, content=body, headers=guessed).status_code == 403
+        assert client.post(url, content=body, headers=signed_headers(body, "guess")).status_code == 403
+        good = signed_headers(body, E2E_RELAY_SECRET)
         forged = body.replace(b'"hi"', b'"pay here"')
-        assert client.post(url, content=forged, headers={relay.SIGNATURE_HEADER: good}).status_code == 403
+        assert client.post(url, content=forged, headers=good).status_code == 403
         big = json.dumps({"sender_id": "x", "channel": "rest", "message": {"text": "a" * 70_000}}).encode()
-        assert client.post(url, content=big, headers={relay.SIGNATURE_HEADER: relay.sign(big, E2E_RELAY_SECRET)}
-                           ).status_code == 413
-        rest = client.post(url, content=body, headers={relay.SIGNATURE_HEADER: good})
+        assert client.post(url, content=big, headers=signed_headers(big, E2E_RELAY_SECRET)).status_code == 413
+        rest = client.post(url, content=body, headers=good)
         assert rest.status_code == 200 and rest.json()["delivered"] is False
+        assert client.post(url, content=body, headers=good).status_code == 403  # the same request again
+        stale = signed_headers(body, E2E_RELAY_SECRET, now=_now().replace(tzinfo=timezone.utc).timestamp() - 600)
+        assert client.post(url, content=body, headers=stale).status_code == 403
         nowhere = json.dumps({"sender_id": "x", "channel": "fax", "message": {"text": "hi"}}).encode()
-        assert client.post(url, content=nowhere, headers={relay.SIGNATURE_HEADER: relay.sign(
-            nowhere, E2E_RELAY_SECRET)}).status_code == 404
-        # the action server's gate endpoint wants the signature too (the secret is set)
+        assert client.post(url, content=nowhere, headers=signed_headers(nowhere, E2E_RELAY_SECRET)).status_code == 404
+        # the action server's gate endpoint wants the signature too, and takes it once
         gate = f"http://127.0.0.1:{stack.action_port}/handoff/inbound"
         inbound = json.dumps({"sender_id": "x", "channel": "rest", "text": "hi", "history": []}).encode()
         assert client.post(gate, content=inbound).status_code == 401
-        signed = client.post(gate, content=inbound, headers={relay.SIGNATURE_HEADER: relay.sign(
-            inbound, E2E_RELAY_SECRET)})
+        gate_headers = signed_headers(inbound, E2E_RELAY_SECRET)
+        signed = client.post(gate, content=inbound, headers=gate_headers)
         assert signed.status_code == 200 and signed.json()["route"] == "bot"
+        assert client.post(gate, content=inbound, headers=gate_headers).status_code == 403
+        # the rest of the action server wants the action token (Rasa sends it)
+        assert client.get(f"http://127.0.0.1:{stack.action_port}/actions").status_code == 401
+        assert client.get(f"http://127.0.0.1:{stack.action_port}/actions",
+                          headers={"X-Shop-Action-Token": stack.action_token}).status_code == 200
+        assert client.get(f"http://127.0.0.1:{stack.action_port}/health").status_code == 200
 
 
 def test_staff_message_reaches_telegram(stack: RunningStack, fake_platforms: FakePlatforms,
@@ -224,26 +233,32 @@ def test_failed_two_stage_fallback_hands_over(stack: RunningStack, e2e_db_url: s
 
 
 # A widget stand-in on python-socketio's client (in the Rasa environment, which has it):
-# joins a session, asks for a person, prints each bot_uttered / bot_done as a JSON line,
-# and keeps listening until stdin closes.
+# asks for a session (the server issues it: a signed token whose first part is the
+# conversation id), asks for a person, prints each session_confirm / bot_uttered /
+# bot_done as a JSON line, and keeps listening until stdin closes.
 SOCKET_CLIENT = r"""
 import asyncio, json, sys
 import socketio
 
-async def main(url, session_id):
+async def main(url):
     sio = socketio.AsyncClient()
     out = lambda kind, data: print(json.dumps({"event": kind, "data": data}), flush=True)
+    confirmed = asyncio.get_running_loop().create_future()
+    def confirm(data):
+        out("session_confirm", data)
+        if not confirmed.done():
+            confirmed.set_result(data)
     sio.on("bot_uttered", lambda data: out("bot_uttered", data))
     sio.on("bot_done", lambda data: out("bot_done", data))
-    sio.on("session_confirm", lambda data: out("session_confirm", data))
+    sio.on("session_confirm", confirm)
     await sio.connect(url, transports=["polling"], socketio_path="/socket.io")  # its websocket needs a newer aiohttp
-    await sio.emit("session_request", {"session_id": session_id})
-    await asyncio.sleep(0.5)
-    await sio.emit("user_uttered", {"session_id": session_id, "message": sys.argv[3]})
+    await sio.emit("session_request", {})
+    token = await asyncio.wait_for(confirmed, 20)
+    await sio.emit("user_uttered", {"session_id": token, "message": sys.argv[2]})
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     await sio.disconnect()
 
-asyncio.run(main(sys.argv[1], sys.argv[2]))
+asyncio.run(main(sys.argv[1]))
 """
 
 
@@ -257,11 +272,11 @@ def _next_event(proc: subprocess.Popen[str], kind: str) -> dict[str, object]:
 
 
 def test_staff_message_reaches_the_widget_over_socketio(stack: RunningStack, e2e_db_url: str) -> None:
-    session_id = f"e2e{uuid.uuid4().hex[:16]}"
     proc = subprocess.Popen([str(ROOT / ".venv" / "rasa" / "bin" / "python"), "-c", SOCKET_CLIENT,
-                             f"http://127.0.0.1:{stack.rasa_port}", session_id, ASK_HUMAN],
+                             f"http://127.0.0.1:{stack.rasa_port}", ASK_HUMAN],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
+        session_id = str(_next_event(proc, "session_confirm")["data"]).split(".", 1)[0]
         notice = _next_event(proc, "bot_uttered")["data"]
         assert "our team" in notice["text"], notice
         _next_event(proc, "bot_done")  # the typing indicator stops, as after any answer

@@ -6,6 +6,7 @@ sale items and no code; a hostile message changes nothing."""
 from __future__ import annotations
 
 import random
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,7 +26,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _signed(customer_id: int) -> dict[str, str]:
-    return {"customer_id": str(customer_id), "customer_sig": sign_customer_id(str(customer_id), "e2e-secret")}
+    return {"customer_id": str(customer_id),
+            "customer_sig": sign_customer_id(str(customer_id), "e2e-secret", expires_at=int(time.time()) + 3600)}
 
 
 def _customers(url: str) -> tuple[int, int]:

@@ -19,11 +19,12 @@ from models.recsys.artifact import current_version, promote
 from protocol.identity import sign_customer_id
 from shop.db.engine import session_scope
 from shop.db.schema import Cart, Interaction, Product, ProductVariant
-from tests.stack import RunningStack, cards, new_sender, texts
+from tests.stack import RunningStack, cards, new_sender, rest_conversation, texts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SIGNED = {"customer_id": "1", "customer_sig": sign_customer_id("1", "e2e-secret")}
+SIGNED = {"customer_id": "1",
+          "customer_sig": sign_customer_id("1", "e2e-secret", expires_at=int(time.time()) + 6 * 3600)}
 
 
 def _in_stock(url: str, product_id: int) -> bool:
@@ -59,7 +60,7 @@ def test_anonymous_shopper_gets_bestsellers_then_picks_from_their_clicks(stack: 
     assert any("looked at the" in c["reason"] for c in cards(reply))
     with session_scope(e2e_db_url) as s:
         logged = s.execute(select(Interaction.kind, Interaction.customer_id).where(
-            Interaction.session_id == sender)).all()
+            Interaction.session_id == rest_conversation(sender))).all()
     assert logged == [("click", None), ("click", None)]  # the forged id was not believed
 
 
@@ -107,9 +108,9 @@ def test_add_to_cart_from_a_card_asks_for_the_size_and_fills_a_real_cart(stack: 
     cart = next(m["custom"] for m in reply if isinstance(m.get("custom"), dict) and m["custom"]["type"] == "cart")
     assert cart["count"] == 1 and cart["lines"][0]["product_id"] == pid
     with session_scope(e2e_db_url) as s:
-        stored = s.scalar(select(Cart).where(Cart.session_id == sender))
+        stored = s.scalar(select(Cart).where(Cart.session_id == rest_conversation(sender)))
         assert stored is not None and stored.customer_id == 1 and len(stored.items) == 1
-        kinds = s.scalars(select(Interaction.kind).where(Interaction.session_id == sender)).all()
+        kinds = s.scalars(select(Interaction.kind).where(Interaction.session_id == rest_conversation(sender))).all()
     assert kinds == ["add_to_cart"]
     reply = stack.send(new_sender(), "/add_to_cart")  # nothing shown, no product named
     assert "Which product do you mean" in texts(reply), texts(reply)

@@ -314,12 +314,12 @@ def test_take_undelivered_returns_staff_messages_once(db_url: str) -> None:
         states.record_message(s, handoff_id=h.id, author="system", text="seen", now=NOW, delivered=True)
         states.close(s, handoff_id=h.id, staff_user_id=ana.id, now=NOW)
         states.record_message(s, handoff_id=h.id, author="agent", text="Bye!", now=NOW, staff_user_id=ana.id)
-        pending = delivery.take_undelivered(s, sender_id="u1", now=NOW)
+        pending = delivery.take_undelivered(s, sender_id="u1", channel="rest", now=NOW)
         assert [(p.text, p.agent_name, p.payload is not None) for p in pending] == [
             ("Hi, I'm Ana.", "Ana", False), ("", "Ana", True), ("Bye!", "Ana", False)]
-        assert delivery.take_undelivered(s, sender_id="u1", now=NOW) == []
+        assert delivery.take_undelivered(s, sender_id="u1", channel="rest", now=NOW) == []
         assert delivery.undelivered(s, handoff_id=h.id) == []
-        assert delivery.take_undelivered(s, sender_id="nobody", now=NOW) == []
+        assert delivery.take_undelivered(s, sender_id="nobody", channel="rest", now=NOW) == []
 
 
 # --- restart ---

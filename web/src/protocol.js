@@ -1,12 +1,13 @@
 // The socket.io conversation with the Rasa server (bot/channels.py, ShopSocketIOInput).
 //
-//   client -> server  session_request {session_id}
-//   server -> client  session_confirm "<session id>"           (the socket joined its room)
-//   client -> server  user_uttered {message, session_id, metadata}
+//   client -> server  session_request {session_id: <token> | null}
+//   server -> client  session_confirm "<token>"   (the socket joined its session's room; the
+//                     token is "<32 hex session id>.<expires>.<signature>", new or extended)
+//   client -> server  user_uttered {message, session_id: <token>, metadata}
 //   server -> client  bot_uttered {text?, buttons?, custom?, image?}   (one per bot message)
 //   server -> client  bot_done {}                                 (the answer is complete)
 import { io } from "socket.io-client";
-import { isSessionId } from "./storage.js";
+import { isSessionToken } from "./storage.js";
 
 /** Connection states: "idle" (not started), "connecting", "online", "offline". */
 export class Connection {
@@ -14,8 +15,8 @@ export class Connection {
    * @param {object} options
    * @param {string} options.server  Rasa server base URL (a path prefix is kept: the
    *   socket.io endpoint is `<prefix>/socket.io`)
-   * @param {() => string} options.getSessionId
-   * @param {(id: string) => void} options.onSession
+   * @param {() => string | null} options.getSessionToken
+   * @param {(token: string) => void} options.onSession
    * @param {(state: string) => void} options.onState
    * @param {(message: object) => void} options.onBotMessage
    * @param {() => void} options.onBotDone
@@ -50,11 +51,12 @@ export class Connection {
     socket.on("connect", () => {
       // Join the conversation's room; sending waits for the confirmation.
       this.setState("connecting");
-      socket.emit("session_request", { session_id: this.options.getSessionId() });
+      socket.emit("session_request", { session_id: this.options.getSessionToken() });
     });
     socket.on("session_confirm", (data) => {
-      const id = typeof data === "string" ? data : data?.session_id;
-      if (isSessionId(id)) this.options.onSession(id);
+      const token = typeof data === "string" ? data : data?.session_id;
+      if (!isSessionToken(token)) return; // not a session this server issued: stay unconfirmed
+      this.options.onSession(token);
       this.setState("online");
     });
     socket.on("connect_error", () => this.setState("offline"));
@@ -74,7 +76,7 @@ export class Connection {
     if (!this.ready) return false;
     this.socket.emit("user_uttered", {
       message,
-      session_id: this.options.getSessionId(),
+      session_id: this.options.getSessionToken(),
       metadata,
     });
     return true;

@@ -47,39 +47,29 @@ export function removeItem(key) {
   }
 }
 
-/** A new random session id: 32 hex characters. */
-export function newSessionId() {
-  const c = globalThis.crypto;
-  if (c?.randomUUID) {
-    try {
-      return c.randomUUID().replace(/-/g, "");
-    } catch {
-      /* randomUUID needs a secure context; fall back below */
-    }
-  }
-  const bytes = new Uint8Array(16);
-  if (c?.getRandomValues) c.getRandomValues(bytes);
-  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+// The server issues each conversation a signed session token,
+// "<32 hex session id>.<expires, epoch seconds>.<64 hex signature>" (bot/channels.py);
+// the widget keeps it and sends it back. The session id is the conversation (and cart).
+const TOKEN_RE = /^([0-9a-f]{32})\.[0-9]{1,12}\.[0-9a-f]{64}$/;
+
+export function isSessionToken(value) {
+  return typeof value === "string" && TOKEN_RE.test(value);
 }
 
-const SESSION_RE = /^[A-Za-z0-9_-]{8,64}$/;
-
-export function isSessionId(value) {
-  return typeof value === "string" && SESSION_RE.test(value);
+/** The session id (32 hex) of a session token, or null. */
+export function sessionIdOf(token) {
+  const match = typeof token === "string" ? TOKEN_RE.exec(token) : null;
+  return match ? match[1] : null;
 }
 
-/** The stored session id, creating (and storing) one when there is none. */
-export function loadSessionId() {
+/** The stored session token, or null (the server then starts a new session). */
+export function loadSessionToken() {
   const stored = getItem(KEYS.session);
-  if (isSessionId(stored)) return stored;
-  const id = newSessionId();
-  setItem(KEYS.session, id);
-  return id;
+  return isSessionToken(stored) ? stored : null;
 }
 
-export function saveSessionId(id) {
-  if (isSessionId(id)) setItem(KEYS.session, id);
+export function saveSessionToken(token) {
+  if (isSessionToken(token)) setItem(KEYS.session, token);
 }
 
 /** Stored messages ({role: "bot"|"user", ts, text?, buttons?, custom?, image?}), oldest first. */

@@ -15,7 +15,7 @@ export class Widget {
     this.config = config;
     this.messages = [];
     this.ownIds = new Set(); // messages this tab added (another tab may share the transcript)
-    this.sessionId = storage.loadSessionId();
+    this.sessionToken = storage.loadSessionToken(); // null: the server starts a session
     this.pendingSubmit = false; // the shopper pressed Send while the socket was still connecting
     this.outbox = []; // chips/card buttons pressed while connecting
     this.pendingRestart = false;
@@ -24,15 +24,21 @@ export class Widget {
     this.answered = false;
     this.connection = new Connection({
       server: config.server,
-      getSessionId: () => this.sessionId,
-      onSession: (id) => {
-        this.sessionId = id;
-        storage.saveSessionId(id);
+      getSessionToken: () => this.sessionToken,
+      onSession: (token) => {
+        this.sessionToken = token;
+        storage.saveSessionToken(token);
       },
       onState: (state) => this.onConnectionState(state),
       onBotMessage: (message) => this.onBotMessage(message),
       onBotDone: () => this.hideTyping(),
     });
+  }
+
+  /** The conversation's session id (32 hex, also the cart's key), or null before the
+   * server issued one. */
+  get sessionId() {
+    return storage.sessionIdOf(this.sessionToken);
   }
 
   mount() {

@@ -1,0 +1,1 @@
+"""Hostile tests: each asserts facts (rows, codes, events, statuses) after an attack (issue 15)."""

@@ -47,6 +47,14 @@ export SHOP_WIDGET_ORIGINS=${SHOP_WIDGET_ORIGINS:-$SHOP_PUBLIC_URL}
 export SHOP_RASA_URL=${SHOP_RASA_URL:-http://127.0.0.1:${RASA_PORT}}
 export SHOP_LLM_SERVER_URL=${SHOP_LLM_SERVER_URL:-http://127.0.0.1:${LLM_PORT}}
 
+# conversations idle longer than SHOP_TRACKER_RETENTION_DAYS (30) leave the tracker
+# store at every start (a shop running for weeks runs this daily; docs/security.md)
+# (with another tracker store, set SHOP_TRACKER_DB_URL to it)
+if [ -n "${SHOP_TRACKER_DB_URL:-}" ] || [ "$RASA_TRACKER_DIALECT" = sqlite ]; then
+  SHOP_TRACKER_DB_URL=${SHOP_TRACKER_DB_URL:-sqlite:///$RASA_TRACKER_DB} .venv/actions/bin/python -m apps.cli \
+    privacy purge >>var/log/privacy.log 2>&1 || echo "retention purge failed; see var/log/privacy.log"
+fi
+
 pids=()
 llm_pid=
 cleanup() { for p in "${pids[@]}" $llm_pid; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -41,7 +41,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sanic import Sanic, response
@@ -56,6 +56,7 @@ from shop.handoff.delivery import PendingMessage, take_undelivered
 from shop.handoff.gate import route_inbound
 from shop.handoff.handoff_config import HandoffConfig, HandoffConfigError, load_config
 from shop.handoff.sentiment import score
+from shop.services.interactions import utc_now
 from shop.settings import get_settings
 from shop.shared_counters import get_seen
 
@@ -197,9 +198,6 @@ def _refused(request: Request) -> HTTPResponse | None:
     return None
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
 
 async def inbound(request: Request) -> HTTPResponse:
     """``POST /handoff/inbound`` (see the module doc)."""
@@ -215,7 +213,7 @@ async def inbound(request: Request) -> HTTPResponse:
         logger.error("handoff gate: %s", exc)
         return response.json({"error": "handoff configuration unusable"}, status=503)
     try:
-        answer = await call_service(gate_step, **fields, config=config, now=_now(), scores=SCORES)
+        answer = await call_service(gate_step, **fields, config=config, now=utc_now(), scores=SCORES)
     except ServiceUnavailable as exc:
         return response.json({"error": f"handoff state unavailable ({exc})"}, status=503)
     return response.json(answer)
@@ -230,7 +228,7 @@ async def pending(request: Request) -> HTTPResponse:
     if isinstance(fields, str):
         return response.json({"error": fields}, status=400)
     try:
-        answer = await call_service(pending_step, **fields, now=_now())
+        answer = await call_service(pending_step, **fields, now=utc_now())
     except ServiceUnavailable as exc:
         return response.json({"error": f"handoff state unavailable ({exc})"}, status=503)
     return response.json(answer)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import abstractmethod
-from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -29,17 +28,13 @@ from actions import slots as S
 from actions.runtime import ServiceUnavailable, call_service
 from shop.services import orders as order_service
 from shop.services import returns as return_service
+from shop.services.interactions import utc_now
 from shop.services.money import format_money
 from shop.services.order_access import check_order_access, return_options
 from shop.services.order_lookup_limits import lookups_blocked, record_failed_lookup
 from shop.services.text_parse import Address, parse_address, parse_email, parse_order_number
 from shop.settings import get_settings
 from shop.shared_counters import get_limiter
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
 
 BLOCKED_WHY = {
     "shipped": "it has already shipped",
@@ -205,7 +200,7 @@ class ValidateReturnForm(OrderIdentityValidation):
     async def after_verified(self, access, dispatcher, tracker):  # type: ignore[no-untyped-def]
         number, email = S.verified_pair(tracker) or ("", "")
         try:
-            items = await call_service(return_options, order_number=number, email=email, now=_now())
+            items = await call_service(return_options, order_number=number, email=email, now=utc_now())
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return [SlotSet(S.RETURN_REFUSAL, None)]
@@ -228,7 +223,7 @@ class ValidateReturnForm(OrderIdentityValidation):
         if pair is None:
             return {S.RETURN_ITEM: None}
         try:
-            items = await call_service(return_options, order_number=pair[0], email=pair[1], now=_now())
+            items = await call_service(return_options, order_number=pair[0], email=pair[1], now=utc_now())
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return {S.RETURN_ITEM: None}
@@ -262,7 +257,7 @@ class ActionAskReturnItem(Action):
         items = []
         if pair:
             try:
-                items = await call_service(return_options, order_number=pair[0], email=pair[1], now=_now()) or []
+                items = await call_service(return_options, order_number=pair[0], email=pair[1], now=utc_now()) or []
             except ServiceUnavailable:
                 items = []
         buttons = [
@@ -335,7 +330,7 @@ class ActionCancelOrder(Action):
             dispatcher.utter_message(response="utter_cancel_kept", order_number=pair[0])
             return _reset_order_goal_slots()
         try:
-            result = await call_service(order_service.cancel_order, order_number=pair[0], email=pair[1], now=_now())
+            result = await call_service(order_service.cancel_order, order_number=pair[0], email=pair[1], now=utc_now())
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return _reset_order_goal_slots()
@@ -365,7 +360,7 @@ class ActionChangeAddress(Action):
             return _reset_order_goal_slots()
         try:
             result = await call_service(order_service.change_shipping_address, order_number=pair[0],
-                                        email=pair[1], address=address, now=_now())
+                                        email=pair[1], address=address, now=utc_now())
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return _reset_order_goal_slots()
@@ -396,7 +391,7 @@ class ActionSubmitReturn(Action):
             return _reset_order_goal_slots()
         try:
             result = await call_service(return_service.request_return, order_number=pair[0], email=pair[1],
-                                        order_item_id=int(item), reason=str(reason), now=_now())
+                                        order_item_id=int(item), reason=str(reason), now=utc_now())
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return _reset_order_goal_slots()

@@ -8,19 +8,19 @@ the key may try again when it is over the limit (``None`` when it may go on);
 
 The Redis client is passed in (this package imports nothing outside the standard
 library). When Redis fails, :class:`RedisCounters` counts in its in-process fallback
-and logs once, so limits still hold per process.
+and logs once, so limits still hold per process; Redis is tried again after a pause
+(:mod:`protocol.redis_outage`).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-logger = logging.getLogger(__name__)
+from protocol.redis_outage import RedisOutage
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,11 @@ class RedisCounters:
                  fallback: MemoryCounters | None = None) -> None:
         self.client, self.prefix, self.errors = client, prefix, errors
         self.fallback = fallback or MemoryCounters()
-        self._warned = False
-
-    def _unusable(self, exc: BaseException) -> None:
-        if not self._warned:
-            logger.warning("rate limits: Redis unusable (%s); this process counts alone", exc.__class__.__name__)
-            self._warned = True
+        self.outage = RedisOutage("rate limits")
 
     def incr(self, key: str, *, ttl_s: float) -> int:
+        if self.outage.skip_redis():
+            return self.fallback.incr(key, ttl_s=ttl_s)
         try:
             pipe = self.client.pipeline()
             pipe.incr(self.prefix + key)
@@ -92,14 +89,16 @@ class RedisCounters:
             count, _ = pipe.execute()
             return int(count)
         except self.errors as exc:
-            self._unusable(exc)
+            self.outage.failed(exc)
             return self.fallback.incr(key, ttl_s=ttl_s)
 
     def get(self, key: str) -> int:
+        if self.outage.skip_redis():
+            return self.fallback.get(key)
         try:
             value = self.client.get(self.prefix + key)
         except self.errors as exc:
-            self._unusable(exc)
+            self.outage.failed(exc)
             return self.fallback.get(key)
         return int(value or 0)
 

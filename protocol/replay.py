@@ -5,19 +5,19 @@ every process (and a restarted one) shares them.
 ``seen_before(key, window_s=…)``: ``True`` when ``key`` was recorded within the last
 ``window_s`` seconds, otherwise it is recorded and the answer is ``False``. The Redis
 client is passed in (this package imports nothing outside the standard library); when
-Redis fails, :class:`RedisSeen` answers from its in-process fallback and logs once.
+Redis fails, :class:`RedisSeen` answers from its in-process fallback, logs once and
+tries Redis again after a pause (:mod:`protocol.redis_outage`).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
-logger = logging.getLogger(__name__)
+from protocol.redis_outage import RedisOutage
 
 
 class SeenOnce(Protocol):
@@ -60,15 +60,14 @@ class RedisSeen:
                  fallback: MemorySeen | None = None) -> None:
         self.client, self.prefix, self.errors = client, prefix, errors
         self.fallback = fallback or MemorySeen()
-        self._warned = False
+        self.outage = RedisOutage("replay memory")
 
     def seen_before(self, key: str, *, window_s: float, now: float | None = None) -> bool:
+        if self.outage.skip_redis():
+            return self.fallback.seen_before(key, window_s=window_s, now=now)
         try:
             stored = self.client.set(self.prefix + key, b"1", nx=True, ex=max(1, math.ceil(window_s)))
         except self.errors as exc:
-            if not self._warned:
-                logger.warning("replay memory: Redis unusable (%s); this process remembers alone",
-                               exc.__class__.__name__)
-                self._warned = True
+            self.outage.failed(exc)
             return self.fallback.seen_before(key, window_s=window_s, now=now)
         return not stored

@@ -158,3 +158,31 @@ def test_a_new_window_starts_a_new_count_and_over_only_looks() -> None:
     assert limiter.over(limit, "k", now=start + 2) is not None
     assert limiter.over(limit, "k", now=start + 2) is not None  # looking did not count
     assert limiter.hit(limit, "k", now=start + 61) is None
+
+
+class _DeadRedis:
+    """A client whose every call fails, counting the calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _fail(self, *args: object, **kwargs: object) -> None:
+        self.calls += 1
+        raise ConnectionError("Redis is down")
+
+    set = get = pipeline = _fail
+
+
+def test_a_down_redis_is_not_asked_again_on_every_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    dead = _DeadRedis()
+    limiter = RateLimiter(RedisCounters(dead, prefix="x:", errors=ERRORS))
+    seen = RedisSeen(dead, prefix="x:", errors=ERRORS)
+    limit = Limit("msgs", 3, 60)
+    verdicts = [limiter.hit(limit, "k", now=NOW) is None for _ in range(5)]
+    assert verdicts == [True, True, True, False, False]  # the fallback still limits
+    assert [seen.seen_before("e", window_s=60) for _ in range(3)] == [False, True, True]
+    assert dead.calls == 2  # one failed call per store, then the pause
+    clock = time.monotonic() + 10
+    monkeypatch.setattr(time, "monotonic", lambda: clock)
+    limiter.hit(limit, "k", now=NOW)
+    assert dead.calls == 3  # after the pause Redis is tried again

@@ -19,9 +19,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine
 
@@ -29,6 +30,8 @@ from shop import privacy
 from shop.cli_args import display_url, run_parsed
 from shop.db.engine import session_scope
 from shop.settings import get_settings
+
+T = TypeVar("T")
 
 
 def _email(value: str) -> str:
@@ -48,6 +51,17 @@ def _tracker(args: argparse.Namespace) -> Engine:
     return create_engine(args.tracker_url or get_settings().tracker_db_url, hide_parameters=True)
 
 
+def _on_both_stores(args: argparse.Namespace, operation: Callable[..., T]) -> T:
+    """``operation(session, tracker, email=args.email)`` over the shop database (one
+    transaction) and the tracker store; the tracker engine is closed whatever happens."""
+    tracker = _tracker(args)
+    try:
+        with session_scope(args.url or get_settings().database_url) as session:
+            return operation(session, tracker, email=args.email)
+    finally:
+        tracker.dispose()
+
+
 def _nothing(email: str) -> int:
     print(f"Nothing is held about {email}: no customer, ticket or conversation has that e-mail address.",
           file=sys.stderr)
@@ -55,10 +69,7 @@ def _nothing(email: str) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    tracker = _tracker(args)
-    with session_scope(args.url or get_settings().database_url) as session:
-        data = privacy.export_data(session, tracker, email=args.email)
-    tracker.dispose()
+    data = _on_both_stores(args, privacy.export_data)
     if data is None:
         return _nothing(args.email)
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
@@ -73,10 +84,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
-    tracker = _tracker(args)
-    with session_scope(args.url or get_settings().database_url) as session:
-        done = privacy.delete_data(session, tracker, email=args.email)
-    tracker.dispose()
+    done = _on_both_stores(args, privacy.delete_data)
     if done is None:
         return _nothing(args.email)
     changed = ", ".join(f"{name} {n}" for name, n in done.items() if n)
@@ -90,9 +98,10 @@ def _cmd_purge(args: argparse.Namespace) -> int:
         print("Retention is 0 days: every conversation is kept.")
         return 0
     tracker = _tracker(args)
-    now = datetime.now(timezone.utc)
-    removed = privacy.purge_conversations(tracker, retention_days=days, now=now)
-    tracker.dispose()
+    try:
+        removed = privacy.purge_conversations(tracker, retention_days=days, now=datetime.now(timezone.utc))
+    finally:
+        tracker.dispose()
     print(f"Deleted {removed} conversations idle for more than {days} days from "
           f"{display_url(args.tracker_url or get_settings().tracker_db_url)}.")
     return 0

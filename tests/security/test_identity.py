@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.inbound import verified_metadata
 from protocol.identity import issue_session, session_of, sign_customer_id
@@ -71,3 +73,17 @@ def test_a_session_token_cannot_be_moved_to_another_session_or_extended() -> Non
     resumed, fresh = issue_session(SECRET, now=NOW + 300, ttl_s=600, session_id=sid)
     assert resumed == sid and session_of(fresh, SECRET, now=NOW + 800) == sid  # sliding expiry
     assert session_of(token, SECRET, now=NOW + 800) is None
+
+
+_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=80)),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                   max_size=3), max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(metadata=st.dictionaries(st.sampled_from(["customer_id", "customer_sig", "locale", "page_url", "x"]),
+                                _VALUES, max_size=5))
+def test_generated_metadata_never_names_a_customer(metadata: dict) -> None:
+    """Metadata nobody signed, however odd, yields no customer id and only allowed keys."""
+    out = verified_metadata(metadata, secret="s3cret")
+    assert "customer_id" not in out and set(out) <= {"locale", "page_url"}

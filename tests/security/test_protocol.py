@@ -8,6 +8,8 @@ import time
 
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol import handoff as hp
 from protocol.identity import customer_sig_valid, issue_session, session_of, sign_customer_id
@@ -186,3 +188,25 @@ def test_a_down_redis_is_not_asked_again_on_every_message(monkeypatch: pytest.Mo
     monkeypatch.setattr(time, "monotonic", lambda: clock)
     limiter.hit(limit, "k", now=NOW)
     assert dead.calls == 3  # after the pause Redis is tried again
+
+
+# --- inputs nobody here wrote: generated ones -------------------------------------------
+
+_ANY_JSON_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text())
+
+
+@settings(max_examples=300, deadline=None)
+@given(token=_ANY_JSON_SCALAR, customer=_ANY_JSON_SCALAR, sig=_ANY_JSON_SCALAR)
+def test_generated_tokens_and_signatures_are_never_accepted(token: object, customer: object, sig: object) -> None:
+    assert session_of(token, SECRET, now=NOW) is None
+    assert not customer_sig_valid(customer, sig, SECRET, now=NOW)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.binary(max_size=512), signature=st.text(max_size=80), stamp=st.text(max_size=20),
+       nonce=st.text(max_size=200))
+def test_generated_relay_headers_are_refused_without_raising(body: bytes, signature: str, stamp: str,
+                                                             nonce: str) -> None:
+    headers = {hp.SIGNATURE_HEADER: signature, hp.TIMESTAMP_HEADER: stamp, hp.NONCE_HEADER: nonce}
+    refused = hp.relay_refusal(body, headers, secret=SECRET, seen=MemorySeen(), now=NOW)
+    assert refused is not None and refused[0] in (401, 403, 413)

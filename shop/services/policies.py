@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from shop.db.schema import Policy
 from shop.services.money import format_money
+from shop.services.policy_questions import load_questions, policy_topics
 
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 
@@ -66,3 +67,36 @@ def return_rules(session: Session) -> tuple[int, frozenset[str]]:
     days = int(policy.params.get("window_days", DEFAULT_RETURN_WINDOW_DAYS))
     final_sale = frozenset(policy.params.get("final_sale_categories", []))
     return days, final_sale
+
+
+def shop_policy_topics(session: Session) -> frozenset[str]:
+    """The topics the shop has at least one policy for (``"shipping"``, ``"returns"`` …)."""
+    return frozenset(session.scalars(select(Policy.topic).distinct()))
+
+
+def faq_answer(session: Session, *, key: str | None, confidence: float | None, text: str) -> PolicyView | None:
+    """The policy to answer an FAQ question with, or ``None`` for "I don't know that
+    one" (never a guessed policy):
+
+    - the response selector picked no key, or a key with no policy (``other_policy``);
+    - the question's words name a topic the picked policy isn't about, and either the
+      shop has no policy on that topic at all ("do you price match?") or the pick was
+      unsure (below ``faq_sure_confidence`` in ``policy_questions.yml``).
+
+    A question whose words name no topic, or the picked policy's own topic, keeps the
+    policy."""
+    if not key:
+        return None
+    policy = get_policy(session, key=key)
+    if policy is None:
+        return None
+    questions = load_questions()
+    asked = policy_topics(text, questions=questions)
+    if not asked or policy.topic in asked:
+        return policy
+    known = shop_policy_topics(session)
+    if not any(topic in known for topic in asked):
+        return None
+    if confidence is None or confidence < questions.faq_sure_confidence:
+        return None
+    return policy

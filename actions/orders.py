@@ -309,7 +309,10 @@ class ActionShowOrderStatus(Action):
             + f" — {line.unit_price}"
             for line in summary.lines
         )
-        dispatcher.utter_message(text=f"{summary.status_sentence()}\n{lines}\nTotal: {summary.total}.")
+        text = f"{summary.status_sentence()}\n{lines}\nTotal: {summary.total}."
+        if summary.returns:
+            text += "\nReturns:\n" + "\n".join(f"- {ret.sentence()}" for ret in summary.returns)
+        dispatcher.utter_message(text=text)
         dispatcher.utter_message(response="utter_anything_else_order")
         return [SlotSet(S.ORDER_STATUS, summary.status)]
 

@@ -2,7 +2,9 @@
 
 Every function that reveals or changes an order takes the order number *and* the
 email on the order. A wrong pair, an unknown number and another customer's number
-all give the same answer (``None`` / ``"not_found"``), so nothing leaks.
+all give the same answer (``None`` / ``"not_found"``), so nothing leaks. The status
+summary includes the order's returns (RMA number, status and refund), so "where is my
+refund?" is answered from the same verified lookup.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from shop.db.engine import rows_changed
-from shop.db.schema import Order, OrderStatusEvent, ProductVariant
+from shop.db.schema import Order, OrderItem, OrderStatusEvent, ProductVariant, Return
 from shop.services.money import format_money
 from shop.services.text_parse import Address
 
@@ -35,6 +37,34 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class ReturnLine:
+    """One return of an order as shown to its owner: ``status`` is the ``returns.status``
+    (requested, approved, received, refunded, rejected), ``refund`` the amount as money."""
+
+    rma_number: str
+    item_title: str
+    quantity: int
+    status: str
+    refund: str
+    requested_on: str
+
+    def sentence(self) -> str:
+        """One plain sentence about the return and its refund."""
+        what = f"Return {self.rma_number} for {self.item_title}"
+        if self.quantity > 1:
+            what += f" (× {self.quantity})"
+        if self.status == "refunded":
+            return f"{what}: refunded, {self.refund}."
+        if self.status == "received":
+            return f"{what}: we've received it; refund of {self.refund} pending."
+        if self.status == "approved":
+            return f"{what}: approved, refund of {self.refund} pending."
+        if self.status == "rejected":
+            return f"{what}: not accepted, so there is no refund."
+        return f"{what}: requested on {self.requested_on}; refund of {self.refund} once it's approved and received."
+
+
+@dataclass(frozen=True)
 class OrderSummary:
     """What the owner of an order may see about it."""
 
@@ -51,6 +81,7 @@ class OrderSummary:
     estimated_delivery: str | None = None
     ship_to: str = ""
     history: list[tuple[str, str]] = field(default_factory=list)
+    returns: list[ReturnLine] = field(default_factory=list)
 
     def status_sentence(self) -> str:
         """One plain sentence about where the order is."""
@@ -91,8 +122,23 @@ def _day(value: datetime | None) -> str | None:
     return value.strftime("%B %-d, %Y") if value else None
 
 
-def summarize_order(order: Order, *, transit_days: int = 5) -> OrderSummary:
-    """An :class:`OrderSummary` of a verified order."""
+def order_returns(session: Session, *, order: Order) -> list[ReturnLine]:
+    """The returns of a verified ``order`` (its own customer's only), oldest first."""
+    rows = session.execute(
+        select(Return, OrderItem.title)
+        .join(OrderItem, OrderItem.id == Return.order_item_id)
+        .where(Return.order_id == order.id, Return.customer_id == order.customer_id, OrderItem.order_id == order.id)
+        .order_by(Return.requested_at, Return.id)
+    )
+    return [
+        ReturnLine(ret.rma_number, title, ret.quantity, ret.status, format_money(ret.refund_cents, order.currency),
+                   _day(ret.requested_at) or "")
+        for ret, title in rows
+    ]
+
+
+def summarize_order(order: Order, *, transit_days: int = 5, returns: list[ReturnLine] | None = None) -> OrderSummary:
+    """An :class:`OrderSummary` of a verified order (with ``returns``, when given)."""
     eta = None
     if order.status == "shipped" and order.shipped_at:
         eta = _day(order.shipped_at + timedelta(days=transit_days))
@@ -114,13 +160,14 @@ def summarize_order(order: Order, *, transit_days: int = 5) -> OrderSummary:
         estimated_delivery=eta,
         ship_to=f"{order.ship_line1}, {order.ship_city} {order.ship_postcode}",
         history=[(e.status, _day(e.at) or "") for e in order.events],
+        returns=list(returns or []),
     )
 
 
 def lookup_order(session: Session, *, order_number: str, email: str) -> OrderSummary | None:
-    """The summary of the order if the number and email match, else ``None``."""
+    """The summary of the order, with its returns, if the number and email match, else ``None``."""
     order = verify_order(session, order_number=order_number, email=email)
-    return summarize_order(order) if order else None
+    return summarize_order(order, returns=order_returns(session, order=order)) if order else None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ row, ``rowid`` = product id, with three columns weighted for BM25:
 - ``sku`` (weight 10): the product's SKUs, split into parts by the tokenizer;
 - ``body`` (weight 1): the rest of the product document.
 
-Updates are rows deleted and inserted: incremental, immediate. Query words are
+Updates are rows deleted and inserted: incremental, immediate. A ``vocab`` table beside
+the FTS5 table counts, per unstemmed word (letters only, 3-30 of them), the products
+whose title or body holds it; it is kept up to date in the same transactions and is what
+spelling correction corrects against (:meth:`KeywordIndex.vocabulary`). Query words are
 lower-cased, split on anything that is not a letter or digit, stripped of a few
 function words and quoted, so no FTS5 syntax from a shopper ever reaches MATCH.
 """
@@ -19,6 +22,8 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +38,14 @@ FUNCTION_WORDS = frozenset([
     "which", "who", "with", "you", "your", "i'm",
 ])
 _TOKEN = re.compile(r"[a-z0-9]+")
+_VOCAB_WORD = re.compile(r"[a-z]{3,30}")
+_VOCAB_UPSERT = "INSERT INTO vocab(word, n) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET n = n + excluded.n"
+
+
+def doc_words(*texts: str) -> set[str]:
+    """The vocabulary words of a document: lower-case, accents removed, letters only, 3-30 long."""
+    text = unicodedata.normalize("NFKD", " ".join(texts).lower())
+    return set(_VOCAB_WORD.findall(text))
 
 
 def query_tokens(text: str) -> list[str]:
@@ -67,12 +80,56 @@ class KeywordIndex:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
+        self._generation = 0
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5("
                 "title, sku, body, tokenize = 'porter unicode61 remove_diacritics 2')"
             )
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS vocab(word TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID")
+            empty = self._conn.execute("SELECT count(*) FROM vocab").fetchone()[0] == 0
+            if empty and self._conn.execute("SELECT count(*) FROM docs").fetchone()[0]:
+                self._backfill_vocab()  # an index written before the vocabulary existed
+
+    def _backfill_vocab(self) -> None:
+        counts: Counter[str] = Counter()
+        for title, body in self._conn.execute("SELECT title, body FROM docs"):
+            counts.update(doc_words(title or "", body or ""))
+        self._conn.execute("BEGIN")
+        self._conn.executemany(_VOCAB_UPSERT, counts.items())
+        self._conn.execute("COMMIT")
+
+    @property
+    def generation(self) -> int:
+        """Incremented by every write through this object (so derived caches know to rebuild)."""
+        return self._generation
+
+    def vocabulary(self) -> dict[str, int]:
+        """``{word: products holding it}`` over titles and bodies (unstemmed, see :func:`doc_words`)."""
+        with self._lock:
+            return {str(w): int(n) for w, n in self._conn.execute("SELECT word, n FROM vocab")}
+
+    def _vocab_delta(self, ids: list[int], new: list[tuple[int, str, str, str]]) -> Counter[str]:
+        """Vocabulary changes when the docs ``ids`` are replaced by ``new`` (lock held)."""
+        delta: Counter[str] = Counter()
+        for start in range(0, len(ids), 900):
+            chunk = ids[start:start + 900]
+            marks = ",".join("?" * len(chunk))
+            for title, body in self._conn.execute(
+                f"SELECT title, body FROM docs WHERE rowid IN ({marks})", chunk  # noqa: S608  - placeholders only
+            ):
+                delta.subtract(doc_words(title or "", body or ""))
+        for row in new:
+            delta.update(doc_words(row[1], row[3]))
+        return delta
+
+    def _apply_vocab(self, delta: Counter[str]) -> None:
+        changes = [(w, n) for w, n in delta.items() if n]
+        if changes:
+            self._conn.executemany(_VOCAB_UPSERT, changes)
+            self._conn.execute("DELETE FROM vocab WHERE n <= 0")
 
     def close(self) -> None:
         with self._lock:
@@ -90,12 +147,15 @@ class KeywordIndex:
         with self._lock:
             self._conn.execute("BEGIN")
             try:
+                delta = self._vocab_delta([r[0] for r in rows], rows)
                 self._conn.executemany("DELETE FROM docs WHERE rowid = ?", [(r[0],) for r in rows])
                 self._conn.executemany("INSERT INTO docs(rowid, title, sku, body) VALUES (?, ?, ?, ?)", rows)
+                self._apply_vocab(delta)
                 self._conn.execute("COMMIT")
             except sqlite3.Error:
                 self._conn.execute("ROLLBACK")
                 raise
+            self._generation += 1
         return len(rows)
 
     def remove(self, product_ids: Iterable[int]) -> None:
@@ -105,12 +165,16 @@ class KeywordIndex:
             return
         with self._lock:
             self._conn.execute("BEGIN")
+            self._apply_vocab(self._vocab_delta([i[0] for i in ids], []))
             self._conn.executemany("DELETE FROM docs WHERE rowid = ?", ids)
             self._conn.execute("COMMIT")
+            self._generation += 1
 
     def clear(self) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM docs")
+            self._conn.execute("DELETE FROM vocab")
+            self._generation += 1
 
     def search(
         self, text: str, k: int, *, allowed: Sequence[int] | None = None, tokens: list[str] | None = None

@@ -2,7 +2,9 @@
 
 The same rules as :class:`shop.services.search.sql.SqlProductSearch`: a product matches
 when it is active, has at least one variant in stock (of the asked size and/or colour,
-compared case-insensitively, when given), is in the category and brand (slug or name), is for
+compared case-insensitively, when given), is in the category (slug or name, forgivingly:
+"jacket", "sleeping bag", "jakets" name theirs, see
+:func:`~shop.services.search.categories.resolve_category_forgiving`) and brand (slug or name), is for
 the gender or unisex, is within the price range (cents, inclusive), and lists the
 use-case among its ``attributes["use_cases"]``.
 """
@@ -19,7 +21,8 @@ from sqlalchemy import String, cast, exists, func, select
 from sqlalchemy.orm import Session
 
 from shop.db.schema import Product, ProductVariant
-from shop.services.catalog import resolve_brand, resolve_category
+from shop.services.catalog import resolve_brand
+from shop.services.search.categories import resolve_category_forgiving
 from shop.services.search.query import SearchQuery
 
 _IN_CHUNK = 900
@@ -31,7 +34,7 @@ def _clauses(session: Session, query: SearchQuery, *, scan: bool) -> list[Any] |
     whole catalog (else they check a short list of given ids)."""
     clauses: list[Any] = [Product.is_active.is_(True)]
     if query.category:
-        category = resolve_category(session, value=query.category)
+        category = resolve_category_forgiving(session, value=query.category)
         if category is None:
             return None
         clauses.append(Product.category_id == category.id)

@@ -10,7 +10,15 @@ Rankers (each a list of product ids, best first):
   product uses, like "gear" or a typo, is not required), anywhere in the document;
 - ``title``: products whose title/SKU holds every known query word, so exact model
   names and brand + product names win;
+- ``hints``: BM25 matches of the attribute and category words the shopper's needs
+  point at (:mod:`shop.services.search.needs`), when there are any;
 - exact SKU matches (product or variant SKU typed in the query) are pinned first.
+
+The weights follow the query (:func:`query_weights`): the dense side counts more for
+descriptive queries (long, few words the catalog knows, need words), the keyword side
+for short exact ones (SKUs, titles, brands). After the constraints are checked, the
+survivors are re-ranked softly (:func:`soft_rerank`): products of a category the words
+name come first, and products with the hinted attributes or categories move up.
 
 RRF score of a product = sum over rankers of ``1 / (rrf_k + rank)`` (rank from 1).
 
@@ -32,17 +40,24 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from retrieval.catalog_index import CatalogIndex
 from retrieval.keyword import query_tokens
+from shop.db.schema import Category, Product
 from shop.services.search.filters import MatchingCache, matching_ids, sku_matches
+from shop.services.search.needs import QueryHints, attribute_hits
 from shop.services.search.query import SearchQuery
 
 Mode = Literal["hybrid", "dense", "keyword"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "keyword")
 _HARD = ("category", "brand", "colour", "size", "gender", "use_case", "price")
 COMMON_FRACTION = 0.4
+HINT_WEIGHT = 0.5  # RRF weight of the hints ranking
+RERANK_DEPTH = 300  # survivors looked at by the soft re-rank
+# hint boost, relative to the best fused score
+BOOST = {"exact": 0.1, "plain": 0.35, "descriptive": 0.4, "fixed": 0.0}
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], *, k: float = 60.0,
@@ -81,6 +96,9 @@ class RankerSettings:
             "12345" scores 0.14-0.29).
         weights: RRF weights of the (dense, any-word BM25, every-word BM25, title)
             rankings; dense at 0.7 was best on ``bench/search_relevance.py``.
+        forgiving: correct typos against the catalog's words and use the needs hints
+            (:mod:`shop.services.search.typos`, :mod:`shop.services.search.needs`);
+            ``False`` searches the words as typed, with fixed weights (the reference).
         widen: pool multipliers tried, in order, when too few candidates meet the
             constraints, before searching inside the exact set of matching products.
             ``(5,)``: on ``bench/search_e2e.py`` at 104k products, p95 63 ms on the
@@ -94,6 +112,7 @@ class RankerSettings:
     min_similarity: float = 0.3
     weights: tuple[float, float, float, float] = (0.7, 1.0, 1.0, 1.0)
     widen: tuple[int, ...] = (5,)
+    forgiving: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -122,13 +141,38 @@ def _constrained(query: SearchQuery) -> bool:
     return any(query.has(c) for c in _HARD)
 
 
+def query_kind(hints: QueryHints | None, known: int, *, pinned: bool) -> str:
+    """``"exact"`` (SKUs; up to 3 content words, all known to the catalog, no needs),
+    ``"descriptive"`` (5+ content words, need words with unknown words, or under half
+    known) or ``"plain"``."""
+    words = len(hints.content_words) if hints is not None else known
+    needs = len(hints.need_words) if hints is not None else 0
+    if pinned or (words <= 3 and known >= words and not needs):
+        return "exact"
+    if words >= 5 or (needs and known < words) or known * 2 < words:
+        return "descriptive"
+    return "plain"
+
+
+def query_weights(base: tuple[float, float, float, float], kind: str) -> tuple[float, float, float, float]:
+    """RRF weights (dense, any-word, every-word, title) for a query of ``kind``."""
+    dense, anyw, every, title = base
+    if kind == "exact":
+        return dense * 0.6, anyw, every, title
+    if kind == "descriptive":
+        return dense * 1.8, anyw * 0.8, every * 0.8, title * 0.8
+    return base  # "plain", "fixed"
+
+
 def rank(session: Session, index: CatalogIndex, query: SearchQuery, settings: RankerSettings,
-         query_vector: np.ndarray | None = None, matching: MatchingCache | None = None) -> Ranked:
+         query_vector: np.ndarray | None = None, matching: MatchingCache | None = None,
+         hints: QueryHints | None = None) -> Ranked:
     """Rank products for ``query.text`` under ``query``'s constraints (see module doc).
 
     ``query_vector``: the embedded text, when the caller already has it (dense and
     hybrid modes embed it otherwise). ``matching``: where the exact step takes the set
-    of products matching the constraints from (default: computed afresh).
+    of products matching the constraints from (default: computed afresh). ``hints``:
+    what the words name and need (:func:`shop.services.search.needs.query_hints`).
     """
     need = query.offset + query.limit
     pool = max(settings.pool, 4 * need)
@@ -140,8 +184,17 @@ def rank(session: Session, index: CatalogIndex, query: SearchQuery, settings: Ra
     if use_dense and query_vector is None:
         query_vector = index.embedder.embed_query(query.text)
     constrained = _constrained(query)
+    counts_all = index.keywords.token_counts(query.text) if use_keyword or hints is not None else {}
+    known_words = len(counts_all) if hints is None else sum(
+        1 for w in hints.content_words if w in counts_all or f"{w}s" in counts_all)
+    kind = query_kind(hints, known_words, pinned=bool(pins)) if settings.forgiving else "fixed"
+    if kind in ("plain", "descriptive") and hints is not None and known_words >= len(hints.content_words) \
+            and counts_all and index.keywords.title_matches(query.text, 1, tokens=list(counts_all)):
+        kind = "exact"  # every word is in some product's title: a title, not a need
+    weights_now = query_weights(settings.weights, kind)
+    hint_tokens = _hint_tokens(hints) if use_keyword else []
     rounds: list[int | None] = [pool, *(pool * f for f in settings.widen), None] if constrained else [pool, pool * 5]
-    counts: dict[str, int] | None = None
+    counts: dict[str, int] | None = counts_all if use_keyword else None
     for round_no, size in enumerate(rounds):
         allowed: list[int] | None = None
         if size is None:
@@ -160,7 +213,7 @@ def rank(session: Session, index: CatalogIndex, query: SearchQuery, settings: Ra
             dense, full = _dense(index, query_vector, k, allowed, settings.min_similarity)
             cut_off |= full
             rankings.append(dense)
-            weights.append(settings.weights[0])
+            weights.append(weights_now[0])
         if use_keyword:
             if counts is None:
                 counts = index.keywords.token_counts(query.text)
@@ -178,15 +231,61 @@ def rank(session: Session, index: CatalogIndex, query: SearchQuery, settings: Ra
             title = index.keywords.title_matches(query.text, k, allowed=allowed, tokens=known)
             cut_off |= len(hits) >= k or len(title) >= k or len(every) >= k
             rankings += [[pid for pid, _ in hits], [pid for pid, _ in every], [pid for pid, _ in title]]
-            weights += [settings.weights[1], settings.weights[2], settings.weights[3]]
-        fused = [pid for pid, _ in reciprocal_rank_fusion(rankings, k=settings.rrf_k, weights=weights)]
+            weights += [weights_now[1], weights_now[2], weights_now[3]]
+            if hint_tokens:
+                rankings.append([pid for pid, _ in index.keywords.search("", k, allowed=allowed, tokens=hint_tokens)])
+                weights.append(HINT_WEIGHT)
+        scored = reciprocal_rank_fusion(rankings, k=settings.rrf_k, weights=weights)
+        fused = [pid for pid, _ in scored]
         candidates = list(dict.fromkeys(pins + fused))
         if round_no == 0 and not candidates:
             return Ranked([], unmatched=True)
         survivors = matching_ids(session, query, candidates)
         if len(survivors) >= need or not cut_off or size is None:
-            return Ranked(survivors, exhaustive=not cut_off or size is None)
-    return Ranked(survivors, exhaustive=False)
+            ordered = soft_rerank(session, survivors, dict(scored), hints, pinned=pins, boost=BOOST[kind])
+            return Ranked(ordered, exhaustive=not cut_off or size is None)
+    return Ranked(soft_rerank(session, survivors, dict(scored), hints, pinned=pins, boost=BOOST[kind]),
+                  exhaustive=False)
+
+
+def _hint_tokens(hints: QueryHints | None) -> list[str]:
+    if hints is None or not (hints.attributes or hints.categories):
+        return []
+    words = " ".join([*hints.attributes, *(c.replace("-", " ") for c in sorted(hints.categories))])
+    return query_tokens(words)
+
+
+def soft_rerank(session: Session, ids: list[int], scores: dict[int, float], hints: QueryHints | None, *,
+                pinned: Sequence[int] = (), boost: float = 0.25) -> list[int]:
+    """``ids`` re-ordered: pinned SKUs first, then products of the most strongly named
+    category, each group by fused score plus ``boost`` x (share of the hinted attributes
+    held, up to 3) and ``boost`` for a hinted category. Only the first
+    :data:`RERANK_DEPTH` are looked at; a soft re-rank never drops a product."""
+    if hints is None or not hints.any or len(ids) < 2:
+        return ids
+    head, tail = ids[:RERANK_DEPTH], ids[RERANK_DEPTH:]
+    rows = session.execute(
+        select(Product.id, Category.slug, Product.attributes)
+        .join(Category, Category.id == Product.category_id, isouter=True)
+        .where(Product.id.in_(head))
+    ).all()
+    facts = {int(r[0]): (r[1], r[2]) for r in rows}
+    top = max((scores.get(i, 0.0) for i in head), default=0.0) or 1.0
+    named = hints.top_named
+    pins = set(pinned)
+    wanted = max(1, min(len(hints.attributes), 3))
+
+    def key(item: tuple[int, int]) -> tuple[int, int, float, int]:
+        position, pid = item
+        slug, attributes = facts.get(pid, (None, None))
+        score = scores.get(pid, 0.0) / top
+        if hints.attributes:
+            score += boost * min(attribute_hits(attributes, hints.attributes), wanted) / wanted
+        if slug in hints.categories:
+            score += boost
+        return (0 if pid in pins else 1, 0 if slug in named else 1, -score, position)
+
+    return [pid for _, pid in sorted(enumerate(head), key=key)] + tail
 
 
 def _dense(index: CatalogIndex, vector: np.ndarray, k: int, allowed: list[int] | None,

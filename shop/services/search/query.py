@@ -83,12 +83,15 @@ class SearchQuery:
 class SearchResult:
     """A page of results: ``cards`` for this page, ``total`` matches overall,
     ``relaxed`` the constraints dropped to find them (in order), and the ``query``
-    that produced them (with its relaxations applied)."""
+    that produced them (with its relaxations applied). ``corrected_text``: the words
+    searched for when some were spelling-corrected ("waterproof hiking boots" for
+    "waterprof hikng bots"), else ``None``."""
 
     cards: list[ProductCard]
     total: int
     query: SearchQuery
     relaxed: list[str] = field(default_factory=list)
+    corrected_text: str | None = None
 
     @property
     def has_more(self) -> bool:

@@ -45,10 +45,13 @@ from retrieval.catalog_index import (
 from retrieval.embeddings import EMBEDDING_DIM, Dtype, Embedder, get_embedder, model_id
 from retrieval.index import IndexConfig, gpu_available
 from shop.services.catalog import get_cards
+from shop.services.search.categories import catalog_categories
 from shop.services.search.filters import MatchingCache, browse
 from shop.services.search.hybrid import MODES, RankerSettings, has_words, rank
+from shop.services.search.needs import QueryHints, query_hints
 from shop.services.search.query import RELAX_ORDER, SearchQuery, SearchResult
 from shop.services.search.sql import SqlProductSearch
+from shop.services.search.typos import correct_query, corrector_for
 from shop.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -186,6 +189,7 @@ class HybridProductSearch:
         except IndexUnavailableError as exc:
             self._warn_unavailable(exc)
             return
+        corrector_for(index.keywords)
         if self.mode != "keyword":
             index.embedder.embed_query("warm up")
 
@@ -217,8 +221,16 @@ class HybridProductSearch:
         relaxed: list[str] = []
         current = query
         vector: np.ndarray | None = None
+        corrected: str | None = None
+        hints: QueryHints | None = None
+        if self.ranker.forgiving and has_words(query.text):
+            fixed = correct_query(index.keywords, query.text)
+            corrected = fixed.text if fixed.changed else None
+            known = corrector_for(index.keywords).known
+            hints = query_hints(corrected or query.text, catalog_categories(session), in_catalog=known.__contains__)
         while True:
-            ids, total, unmatched = self._search_once(session, index, current, vector)
+            searched = replace(current, text=corrected) if corrected and current.text else current
+            ids, total, unmatched = self._search_once(session, index, searched, vector, hints)
             if ids or total:
                 break
             if unmatched:
@@ -228,18 +240,19 @@ class HybridProductSearch:
                 if not droppable and has_words(current.text):
                     droppable = ["keywords"]  # last resort: what the constraints (category) allow
             if not droppable:
-                return SearchResult([], 0, current, relaxed)
+                return SearchResult([], 0, current, relaxed, corrected if current.text else None)
             relaxed.append(droppable[0])
             current = current.without(droppable[0])
-        return SearchResult(get_cards(session, product_ids=ids), total, current, relaxed)
+        return SearchResult(get_cards(session, product_ids=ids), total, current, relaxed,
+                            corrected if current.text else None)
 
     def _search_once(self, session: Session, index: CatalogIndex, query: SearchQuery,
-                     vector: np.ndarray | None) -> tuple[list[int], int, bool]:
+                     vector: np.ndarray | None, hints: QueryHints | None = None) -> tuple[list[int], int, bool]:
         """``(ids of the page, total, words matched nothing)``."""
         if not has_words(query.text):
             page, total = browse(session, query)
             return page, total, False
-        ranked = rank(session, index, query, self.ranker, query_vector=vector, matching=self.matching)
+        ranked = rank(session, index, query, self.ranker, query_vector=vector, matching=self.matching, hints=hints)
         page = ranked.ids[query.offset:query.offset + query.limit]
         return page, len(ranked.ids), ranked.unmatched
 

@@ -10,7 +10,8 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from shop.db.schema import Product, ProductVariant
-from shop.services.catalog import get_cards, resolve_brand, resolve_category
+from shop.services.catalog import get_cards, resolve_brand
+from shop.services.search.categories import resolve_category_forgiving
 from shop.services.search.query import RELAX_ORDER, SearchQuery, SearchResult, keywords
 
 MAX_CANDIDATES = 5_000
@@ -28,7 +29,7 @@ class SqlProductSearch:
     def _candidates(self, session: Session, query: SearchQuery) -> list[Product] | None:
         stmt = select(Product).where(Product.is_active.is_(True))
         if query.category:
-            category = resolve_category(session, value=query.category)
+            category = resolve_category_forgiving(session, value=query.category)
             if category is None:
                 return None
             stmt = stmt.where(Product.category_id == category.id)

@@ -23,8 +23,10 @@ from shop.promo.copy import promo_message
 from shop.promo.service import personal_offer, policy_config
 from shop.services import product_answers
 from shop.services.fallback import PRODUCT_QUESTION_INTENT, ProductReading, product_reading
+from shop.services.intent_judge import judge_intent
 from shop.services.llm import get_llm_runner
-from shop.services.policies import get_policy
+from shop.services.policies import faq_answer, get_policy
+from shop.services.policy_questions import unknown_policy_buttons
 from shop.services.promotions import sale_products
 from shop.settings import get_settings
 
@@ -55,14 +57,32 @@ async def _utter_policy(dispatcher: CollectingDispatcher, key: str | None) -> bo
 
 
 class ActionAnswerFaq(Action):
-    """Answer a shipping/returns/payment question with the policy text in the DB."""
+    """Answer a shipping/returns/payment question with the policy text in the DB. When
+    the response selector's pick has no policy (``faq/other_policy``), or the question's
+    words name a topic that policy isn't about (see
+    :func:`shop.services.policies.faq_answer`): "I don't know that one — a person from
+    our team can tell you." with a button to a person, never a guessed policy."""
 
     def name(self) -> str:
         return "action_answer_faq"
 
+    @staticmethod
+    def _confidence(tracker: Tracker) -> float | None:
+        selector = (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
+        value = (selector.get("response") or {}).get("confidence")
+        return float(value) if isinstance(value, (int, float)) else None
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if not await _utter_policy(dispatcher, faq_key(tracker)):
-            dispatcher.utter_message(response="utter_faq_unknown")
+        try:
+            policy = await call_service(faq_answer, key=faq_key(tracker), confidence=self._confidence(tracker),
+                                        text=S.latest_text(tracker))
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return []
+        if policy is not None:
+            dispatcher.utter_message(text=policy.text)
+            return []
+        dispatcher.utter_message(response="utter_faq_unknown", buttons=unknown_policy_buttons())
         return []
 
 
@@ -215,7 +235,9 @@ class ActionDefaultAskAffirmation(Action):
     """First stage of the two-stage fallback. A message that names something in the
     catalog (a SKU, a product's title, or a category/brand while the best guess is a
     product intent; see :func:`shop.services.fallback.product_reading`) is read as a
-    search straight away; anything else gets "Did you mean …?" in plain words."""
+    search straight away. Otherwise, unless a form waits for an answer, the LLM may pick
+    one of the model's top intents (:func:`shop.services.intent_judge.judge_intent`) and
+    the message is read as that. Anything else gets "Did you mean …?" in plain words."""
 
     def name(self) -> str:
         return "action_default_ask_affirmation"
@@ -241,6 +263,9 @@ class ActionDefaultAskAffirmation(Action):
             reading = None
         if reading is not None:
             return _read_as(tracker, reading)
+        chosen = None if form_active else await _second_opinion(tracker)
+        if chosen is not None:
+            return _read_as(tracker, ProductReading(chosen, "llm second opinion"))
         if top is None or top not in INTENT_LABELS:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
@@ -253,6 +278,18 @@ class ActionDefaultAskAffirmation(Action):
             ],
         )
         return []
+
+
+async def _second_opinion(tracker: Tracker) -> str | None:
+    """The intent the LLM picks for the latest message among the NLU model's top
+    candidates, or ``None`` (judge switched off, LLM off or too slow, "none of these")."""
+    settings = get_settings()
+    if not settings.intent_judge:
+        return None
+    judgement = await judge_intent(
+        text=S.latest_text(tracker), ranking=tracker.latest_message.get("intent_ranking") or [],
+        runner=get_llm_runner(), limit=settings.intent_judge_candidates, timeout_s=settings.intent_judge_timeout_s)
+    return judgement.intent
 
 
 FORM_SLOTS = (S.ORDER_NUMBER, S.ORDER_EMAIL, S.CONFIRM_CANCEL, S.NEW_ADDRESS,

@@ -127,6 +127,18 @@ class Settings(BaseSettings):
             delete and the retention purge (default the SQLite ``var/tracker.db``).
         tracker_retention_days: conversations idle longer than this are deleted from the
             tracker store by ``python -m apps.cli privacy purge`` (default 30; 0 keeps them).
+
+    Understanding shoppers (issue 16):
+
+        public_url: ``SHOP_PUBLIC_URL``, the shop's public address (the same as the Rasa
+            server's). A widget's ``page_url`` counts as a product page only on this
+            host, under ``/products/<handle>``. Default ``http://127.0.0.1:8000``.
+        intent_judge: ask the LLM for a second opinion when the NLU model is unsure,
+            before "Did you mean …?" (``SHOP_INTENT_JUDGE``, default on; it stays silent
+            when ``llm_model`` is ``off``).
+        intent_judge_timeout_s: seconds the second opinion may take before the usual
+            question back is asked (default 1.5).
+        intent_judge_candidates: the model's top intents offered to the LLM (default 4).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -188,6 +200,10 @@ class Settings(BaseSettings):
     console_login_concurrency: int = Field(default=2, ge=1, le=16)
     tracker_db_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'tracker.db'}"
     tracker_retention_days: int = Field(default=30, ge=0)
+    public_url: str = "http://127.0.0.1:8000"
+    intent_judge: bool = True
+    intent_judge_timeout_s: float = Field(default=1.5, gt=0, le=30)
+    intent_judge_candidates: int = Field(default=4, ge=2, le=10)
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions import slots as S
 from actions.reply_text import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
-from actions.search import RELAXED_WORDS, picked_product_id, query_from_message
+from actions.search import RELAXED_WORDS, pointed_product_id, query_from_message
 from shop.services.cart import add_to_cart
 from shop.services.catalog import SIZE_ORDER
 from shop.services.interactions import record_interaction
@@ -82,13 +82,12 @@ def _utter(dispatcher: CollectingDispatcher, result: Recommendations, *, gift: b
     return [SlotSet(S.LAST_RESULTS, [r.card.id for r in result.items])]
 
 
-def _which_product(dispatcher: CollectingDispatcher, tracker: Tracker) -> int | None:
-    """The product a card button or an ordinal points at (the only one shown when just
-    one is), or ``None`` after asking "which one?"."""
-    product_id = picked_product_id(tracker, default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
-    if product_id is None:
-        dispatcher.utter_message(response="utter_which_product")
-    return product_id
+async def _which_product(dispatcher: CollectingDispatcher, tracker: Tracker, action: str) -> int | None:
+    """The product the shopper points at: a card's button, a position in the shown list,
+    a product named in the words, the product page they are on, the one in focus (the
+    only one shown when just one is); or ``None`` after asking "which one?"."""
+    return await pointed_product_id(dispatcher, tracker, action=action,
+                                    default_first=len(tracker.get_slot(S.LAST_RESULTS) or []) == 1)
 
 
 class ActionRecommendProducts(Action):
@@ -124,7 +123,7 @@ class ActionSimilarProducts(Action):
         return "action_similar_products"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        product_id = _which_product(dispatcher, tracker)
+        product_id = await _which_product(dispatcher, tracker, self.name())
         if product_id is None:
             return []
         customer = S.customer_id(tracker)
@@ -151,7 +150,7 @@ class ActionAddToCart(Action):
         return "action_add_to_cart"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        product_id = _which_product(dispatcher, tracker)
+        product_id = await _which_product(dispatcher, tracker, self.name())
         if product_id is None:
             return []
         entities = S.latest_entities(tracker)

@@ -7,6 +7,7 @@ payload ``{"type": "product_cards", ...}`` the web widget renders (see :mod:`act
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict
 from typing import Any
@@ -17,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slots as S
+from actions.conversation import ActionAnswerFaq
 from actions.reply_text import cards_payload, utter_cards
 from actions.runtime import ServiceUnavailable, call_service
 from shop.services import grounded, product_answers
@@ -25,14 +27,20 @@ from shop.services.catalog import (
     ProductDetails,
     find_brand_in_text,
     get_cards,
+    known_colour,
     product_details,
     resolve_category,
 )
+from shop.services.fallback import pure_refinement
 from shop.services.interactions import show_product
 from shop.services.llm import get_llm_runner
+from shop.services.money import format_money
+from shop.services.policy_questions import asks_about_policy
+from shop.services.price_claims import claimed_price, price_claim_answer
+from shop.services.product_lookup import Referent, lookup_referent
 from shop.services.search.backends import get_search_backend
 from shop.services.search.query import RELAX_ORDER, SearchQuery, SearchResult, names_a_product
-from shop.services.text_parse import parse_ordinal, parse_price_range
+from shop.services.text_parse import asks_cheaper, bare_ordinal, colour_only, parse_ordinal, parse_price_range
 from shop.settings import get_settings
 
 RELAXED_WORDS = {
@@ -99,6 +107,8 @@ def _utter_results(dispatcher: CollectingDispatcher, result: SearchResult) -> li
     if result.relaxed:
         dropped = ", ".join(RELAXED_WORDS.get(r, r) for r in result.relaxed)
         dispatcher.utter_message(response="utter_search_relaxed", dropped=dropped)
+    if result.corrected_text:
+        dispatcher.utter_message(response="utter_search_corrected", corrected=result.corrected_text)
     start = result.query.offset + 1
     end = result.query.offset + len(result.cards)
     heading = "Here's the one match:" if result.total == 1 else f"Here are {start}–{end} of {result.total}:"
@@ -139,8 +149,22 @@ class ActionSearchProducts(Action):
         return "action_search_products"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if await _is_policy_question(tracker):
+            return await _answer_faq(dispatcher, tracker, domain)
         if _asks_about_shown(tracker):
             return await ActionAnswerProductQuestion().run(dispatcher, tracker, domain)
+        text = S.latest_text(tracker)
+        shown = tracker.get_slot(S.LAST_RESULTS) or []
+        if shown and bare_ordinal(text):  # "the second one": its details
+            return await ActionProductDetails().run(dispatcher, tracker, domain)
+        if isinstance(tracker.get_slot(S.LAST_SEARCH), dict) and await _pure_refinement(tracker):
+            return await ActionRefineSearch().run(dispatcher, tracker, domain)
+        if asks_something(text):
+            # "what is the <title> made of?", "is this waterproof?" (on its page), "so X costs $20?"
+            referent = await _referent(tracker, named=True)
+            if referent is not None and (referent.named is not None or
+                                         (referent.page is not None and points_at_this(text))):
+                return await ActionAnswerProductQuestion().run(dispatcher, tracker, domain)
         return await _run_search(dispatcher, query_from_message(tracker),
                                  category_options=S.entity_values(tracker, "category"))
 
@@ -152,6 +176,8 @@ class ActionRefineSearch(Action):
         return "action_refine_search"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if await _is_policy_question(tracker):
+            return await _answer_faq(dispatcher, tracker, domain)
         if _asks_about_shown(tracker):
             return await ActionAnswerProductQuestion().run(dispatcher, tracker, domain)
         base = tracker.get_slot(S.LAST_SEARCH)
@@ -162,19 +188,36 @@ class ActionRefineSearch(Action):
                 return []
             return await _run_search(dispatcher, query, category_options=S.entity_values(tracker, "category"))
         query = query_from_message(tracker, base=base)
-        text = S.latest_text(tracker).lower()
-        if re.search(r"\b(cheaper|less expensive|lower price|budget)\b", text) and query.price_max_cents == base.get(
-            "price_max_cents"
-        ):
-            shown = tracker.get_slot(S.LAST_RESULTS) or []
+        text = S.latest_text(tracker)
+        colour = colour_only(text)
+        if colour and not query.colour and colour != str(base.get("colour") or "").lower():
             try:
-                cards = await call_service(get_cards, product_ids=[int(i) for i in shown])
+                known = await call_service(known_colour, value=colour)
             except ServiceUnavailable:
-                cards = []
-            if cards:
-                cheapest = min(c.price_cents for c in cards)
-                query = SearchQuery(**{**asdict(query), "price_max_cents": max(0, cheapest - 1)})
+                known = None
+            if known:  # "in blue" the NLU did not tag: the same search in that colour
+                query = SearchQuery(**{**asdict(query), "colour": known})
+        if asks_cheaper(text) and query.price_max_cents == base.get("price_max_cents"):
+            query = await _cheaper_than_shown(tracker, query)
+            return await _run_cheaper(dispatcher, query, category_options=S.entity_values(tracker, "category"))
         return await _run_search(dispatcher, query, category_options=S.entity_values(tracker, "category"))
+
+
+async def _run_cheaper(dispatcher: CollectingDispatcher, query: SearchQuery, *,
+                       category_options: tuple[str, ...]) -> list[EventType]:
+    """"cheaper": the search under the lower price, never relaxing that price (nothing
+    cheaper is an answer too, and what is shown stays)."""
+    try:
+        result = await call_service(_search, query=query, category_options=category_options)
+    except ServiceUnavailable:
+        dispatcher.utter_message(response="utter_service_unavailable")
+        return []
+    if not result.cards or "price" in result.relaxed:
+        ceiling = format_money((query.price_max_cents or 0) + 1)
+        dispatcher.utter_message(text=f"I have nothing cheaper than {ceiling} that fits your search; "
+                                      "what I showed is the lowest-priced.")
+        return []
+    return _utter_results(dispatcher, result)
 
 
 class ActionMoreResults(Action):
@@ -182,6 +225,8 @@ class ActionMoreResults(Action):
         return "action_more_results"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if await _is_policy_question(tracker):
+            return await _answer_faq(dispatcher, tracker, domain)
         if _asks_about_shown(tracker):
             return await ActionAnswerProductQuestion().run(dispatcher, tracker, domain)
         base = tracker.get_slot(S.LAST_SEARCH)
@@ -191,6 +236,130 @@ class ActionMoreResults(Action):
         fields = {**base, "offset": int(base.get("offset", 0)) + int(base.get("limit", 5))}
         # past the last page: say so, and keep what is shown for "compare the first two"
         return await _run_search(dispatcher, SearchQuery(**fields), when_empty="utter_no_more_results")
+
+
+async def _cheaper_than_shown(tracker: Tracker, query: SearchQuery) -> SearchQuery:
+    """``query`` with its top price just under the cheapest product shown (never above a
+    budget already given: everything shown was within it)."""
+    shown = [int(i) for i in (tracker.get_slot(S.LAST_RESULTS) or []) if str(i).isdigit()][:50]
+    try:
+        cards = await call_service(get_cards, product_ids=shown)
+    except ServiceUnavailable:
+        cards = []
+    if not cards:
+        return query
+    ceiling = max(0, min(c.price_cents for c in cards) - 1)
+    if query.price_max_cents is not None:
+        ceiling = min(ceiling, query.price_max_cents)
+    low = query.price_min_cents if query.price_min_cents is not None and query.price_min_cents <= ceiling else None
+    return SearchQuery(**{**asdict(query), "price_max_cents": ceiling, "price_min_cents": low})
+
+
+async def _pure_refinement(tracker: Tracker) -> bool:
+    """"anything cheaper?", "in blue": only a change to the last search, whatever search
+    intent the NLU guessed (see :func:`shop.services.fallback.pure_refinement`)."""
+    if S.entity_values(tracker, "category"):
+        return False
+    try:
+        return bool(await call_service(pure_refinement, text=S.latest_text(tracker)))
+    except ServiceUnavailable:
+        return False
+
+
+_QUESTION_RE = re.compile(r"\?\s*$|^\s*(is|are|does|do|did|can|could|will|would|should|has|have|what|what's|"
+                          r"whats|how|which|who|where|when|why|tell me|so)\b|\b(confirm|right\?)", re.I)
+_THIS_RE = re.compile(r"\b(this|it|this one|this product|this item|the one i'm (?:looking at|on))\b", re.I)
+
+
+def asks_something(text: str) -> bool:
+    """A question or a claim to confirm, not a list of search words."""
+    return bool(_QUESTION_RE.search(text[:500])) or claimed_price(text) is not None
+
+
+def points_at_this(text: str) -> bool:
+    """"is this waterproof?", "does it come in blue": about the product in view."""
+    return bool(_THIS_RE.search(text[:500]))
+
+
+async def _is_policy_question(tracker: Tracker) -> bool:
+    """A question about a shop policy ("do you price match?") that names no product or
+    category: the FAQ answers it, never a search."""
+    text = S.latest_text(tracker)
+    if not text or S.from_button(tracker) or S.entity_values(tracker, "category") or not asks_about_policy(text):
+        return False
+    referent = await _referent(tracker, named=True)
+    return referent is None or referent.named is None
+
+
+async def _answer_faq(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    return await ActionAnswerFaq().run(dispatcher, tracker, domain)
+
+
+async def _referent(tracker: Tracker, *, named: bool) -> Referent | None:
+    """The product the latest message names (when ``named``) and the product page the
+    shopper is on; ``None`` when the database does not answer."""
+    try:
+        return await call_service(lookup_referent, text=S.latest_text(tracker)[:500] if named else "",
+                                  page_url=S.page_url(tracker), public_url=get_settings().public_url, named=named)
+    except ServiceUnavailable:
+        return None
+
+
+WHICH_INTENT = {"action_similar_products": "similar_products", "action_add_to_cart": "add_to_cart"}
+
+
+async def _ask_which(dispatcher: CollectingDispatcher, candidates: tuple[int, ...], *, intent: str) -> None:
+    """"Which one do you mean: A or B?" with a button for each candidate."""
+    try:
+        cards = await call_service(get_cards, product_ids=list(candidates))
+    except ServiceUnavailable:
+        cards = []
+    if len(cards) < 2:
+        dispatcher.utter_message(response="utter_which_product")
+        return
+    names = [c.title for c in cards]
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}"
+    buttons = [{"title": c.title[:60], "payload": f"/{intent}" + json.dumps({"product_id": c.id})} for c in cards]
+    dispatcher.utter_message(text=f"Which one do you mean: {listed}?", buttons=buttons)
+
+
+async def pointed_product_id(dispatcher: CollectingDispatcher, tracker: Tracker, *, default_first: bool,
+                             action: str = "") -> int | None:
+    """The product the shopper points at, or ``None`` after asking which. In order: a
+    card's button; a SKU or exact title in the words; a position in the shown list; a
+    product named in part; the product page the shopper is on; the product in focus;
+    (with ``default_first``) the first one shown."""
+    button = S.product_id_entity(tracker)
+    if button is not None:
+        return button
+    text = S.latest_text(tracker)
+    shown = [int(i) for i in (tracker.get_slot(S.LAST_RESULTS) or [])]
+    position = parse_ordinal(text)
+    referent = await _referent(tracker, named=not S.from_button(tracker))
+    named = referent.named if referent is not None else None
+    if named is not None and not named.ambiguous and named.reason in ("sku", "exact title"):
+        return named.product_id
+    if position is not None and shown:
+        if position == -1:
+            return shown[-1]
+        if 1 <= position <= len(shown):
+            return shown[position - 1]
+        dispatcher.utter_message(response="utter_which_product")
+        return None  # a position that wasn't shown: ask rather than guess
+    if named is not None:
+        if named.product_id is not None:
+            return named.product_id
+        await _ask_which(dispatcher, named.candidates, intent=WHICH_INTENT.get(action, "product_details"))
+        return None
+    if referent is not None and referent.page is not None:
+        return referent.page
+    focus = tracker.get_slot(S.FOCUS_PRODUCT)
+    if focus:
+        return int(focus)
+    if shown and default_first:
+        return shown[0]
+    dispatcher.utter_message(response="utter_which_product")
+    return None
 
 
 def picked_product_id(tracker: Tracker, *, default_first: bool) -> int | None:
@@ -219,9 +388,8 @@ async def _pointed_details(
     """Details of the product the shopper points at, or ``None`` after telling them
     why there are none (nothing pointed at, service down, product gone). Logs the
     view (a click when it came from a card's button) for the recommender."""
-    product_id = picked_product_id(tracker, default_first=default_first)
+    product_id = await pointed_product_id(dispatcher, tracker, default_first=default_first)
     if product_id is None:
-        dispatcher.utter_message(response="utter_which_product")
         return None
     try:
         details = await call_service(show_product, product_id=product_id, session_id=tracker.sender_id,
@@ -240,10 +408,14 @@ class ActionProductDetails(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         shown = tracker.get_slot(S.LAST_RESULTS) or []
-        if not shown and not tracker.get_slot(S.FOCUS_PRODUCT) and names_a_product(S.latest_text(tracker)):
-            # "show me the Cairn 2 Court Shoe" with nothing on screen: look it up
-            return await _run_search(dispatcher, query_from_message(tracker),
-                                     category_options=S.entity_values(tracker, "category"))
+        text = S.latest_text(tracker)
+        if not shown and not tracker.get_slot(S.FOCUS_PRODUCT) and names_a_product(text) \
+                and S.product_id_entity(tracker) is None:
+            referent = await _referent(tracker, named=True)
+            if referent is None or (referent.named is None and referent.page is None):
+                # "show me the hiking boots" with nothing on screen and no product named: look it up
+                return await _run_search(dispatcher, query_from_message(tracker),
+                                         category_options=S.entity_values(tracker, "category"))
         details = await _pointed_details(dispatcher, tracker, default_first=len(shown) == 1)
         if details is None:
             return []
@@ -259,7 +431,8 @@ class ActionCompareProducts(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         shown = [int(i) for i in (tracker.get_slot(S.LAST_RESULTS) or [])]
         positions = product_answers.positions_in(S.latest_text(tracker), len(shown))
-        if not positions and product_answers.asks_about_one(S.latest_text(tracker)):
+        if not positions and (product_answers.asks_about_one(S.latest_text(tracker))
+                              or await _names_one_to_ask_about(tracker)):
             # "which season is the first one made for?" names one product: a question about it
             return await ActionAnswerProductQuestion().run(dispatcher, tracker, domain)
         ids = [shown[p - 1] for p in positions] if positions else shown[:2]
@@ -280,6 +453,16 @@ class ActionCompareProducts(Action):
         return []
 
 
+async def _names_one_to_ask_about(tracker: Tracker) -> bool:
+    """"how heavy is the <title>?" guessed as a comparison: one product named, a
+    question asked, nothing compared."""
+    text = S.latest_text(tracker)
+    if product_answers.COMPARE_WORDS.search(text) or not asks_something(text):
+        return False
+    referent = await _referent(tracker, named=True)
+    return referent is not None and referent.named is not None
+
+
 class ActionAnswerProductQuestion(Action):
     """Answer from the product's own data; say so plainly when the data is silent."""
 
@@ -291,7 +474,11 @@ class ActionAnswerProductQuestion(Action):
         if details is None:
             return []
         entities = S.latest_entities(tracker)
-        question = S.latest_text(tracker)
+        question = product_answers.without_title(S.latest_text(tracker), details.card.title)
+        claim = claimed_price(question)
+        if claim is not None:  # "the first tent is $1 today right?": the real price
+            dispatcher.utter_message(text=price_claim_answer(details.card, claim, compare_at=details.compare_at))
+            return [SlotSet(S.FOCUS_PRODUCT, float(details.card.id))]
         try:
             policies = await call_service(grounded.policy_facts, question=question)
         except ServiceUnavailable:

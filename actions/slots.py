@@ -112,3 +112,10 @@ def customer_id(tracker: Tracker) -> int | None:
         except ValueError:
             return None
     return None
+
+
+def page_url(tracker: Tracker) -> object:
+    """The ``page_url`` the widget sent with the latest message (as sent: any type, or
+    ``None``); :func:`shop.services.page_context.page_product` decides whether it counts."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    return metadata.get("page_url") if isinstance(metadata, dict) else None

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from shop.db.schema import Brand, Category, Product, Review
+from shop.db.schema import Brand, Category, Product, ProductVariant, Review
 from shop.services.money import format_money
 
 SIZE_ORDER = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL")
@@ -198,3 +198,14 @@ def browse_cards(session: Session, *, category: str | None = None, limit: int = 
 def product_id_by_handle(session: Session, *, handle: str) -> int | None:
     """The id of the active product with this URL handle, or ``None``."""
     return session.scalar(select(Product.id).where(Product.handle == handle[:200], Product.is_active.is_(True)))
+
+
+def known_colour(session: Session, *, value: str | None) -> str | None:
+    """``value`` lower-cased when some in-stock variant has that colour (through the
+    partial colour index), else ``None``."""
+    if not value or len(value) > 40:
+        return None
+    colour = value.strip().lower()
+    found = session.scalar(select(ProductVariant.product_id).where(
+        func.lower(ProductVariant.colour) == colour, ProductVariant.stock > 0).limit(1))
+    return colour if found is not None else None

@@ -17,8 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shop.db.schema import Category, Product
-from shop.services.catalog import find_brand_in_text
+from shop.services.catalog import find_brand_in_text, known_colour
+from shop.services.price_claims import claimed_price
+from shop.services.product_answers import without_title
+from shop.services.product_lookup import named_product
+from shop.services.question_topics import read_question
 from shop.services.search.filters import sku_matches
+from shop.services.text_parse import asks_cheaper, colour_only
 
 SEARCH_INTENT = "search_products"
 PRODUCT_QUESTION_INTENT = "ask_product_question"
@@ -105,6 +110,15 @@ def product_reading(session: Session, *, text: str, best_guess: str | None,
     text = (text or "").strip()
     if form_active or not text or text.startswith("/") or len(text) > MAX_TEXT_CHARS:
         return None
+    if read_question(text) is not None or claimed_price(text) is not None:
+        # "what is the <title> made of?", "so the <title> costs $20?": about that product
+        named = named_product(session, text=text)
+        title = session.scalar(select(Product.title).where(Product.id == named.product_id)) \
+            if named is not None and named.product_id is not None else None
+        # the product's own name is no question ("... Waterproof Jacket"): read the rest
+        if title is not None and (claimed_price(text) is not None
+                                  or read_question(without_title(text, title)) is not None):
+            return ProductReading(PRODUCT_QUESTION_INTENT, named.reason if named else "title")
     if sku_matches(session, text):
         return ProductReading(SEARCH_INTENT, "sku")
     if find_title_in_text(session, text=text) is not None:
@@ -116,3 +130,15 @@ def product_reading(session: Session, *, text: str, best_guess: str | None,
     if find_brand_in_text(session, text=text) is not None:
         return ProductReading(SEARCH_INTENT, "brand")
     return None
+
+
+def pure_refinement(session: Session, *, text: str) -> bool:
+    """Whether ``text`` only changes the last search: "anything cheaper?", "less
+    expensive", "in blue" (a colour the catalog has), naming no category or product."""
+    text = (text or "")[:MAX_TEXT_CHARS]
+    if not text or find_category_in_text(session, text=text) is not None:
+        return False
+    if asks_cheaper(text):
+        return named_product(session, text=text) is None
+    colour = colour_only(text)
+    return colour is not None and known_colour(session, value=colour) is not None

@@ -259,3 +259,16 @@ def answer_question(
             return f"The {title} is rated {details.card.rating:.1f}/5 by {details.card.rating_count} shoppers."
         return f"The {title} has no reviews yet."
     return None
+
+
+def without_title(question: str, title: str) -> str:
+    """``question`` with the product's own title (any case, possessive or plural) said as
+    "the product", so words of the name ("Convertible", "Waterproof") are not read as
+    what is asked: "what is the <title> made of?" asks about material."""
+    if not title or not question:
+        return question or ""
+    words = [re.escape(w) for w in re.findall(r"[A-Za-z0-9]+", title)]
+    if not words:
+        return question
+    pattern = r"(?<![A-Za-z0-9])" + r"[\W_]*".join(words) + r"(?:['\u2019]?s)?(?![A-Za-z0-9])"
+    return re.sub(pattern, "product", question[:2000], flags=re.I)

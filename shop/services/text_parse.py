@@ -40,7 +40,7 @@ ORDINALS = {
 }
 _ORDINAL_RE = re.compile(
     r"\b(" + "|".join(sorted(ORDINALS, key=len, reverse=True)) + r")\b"
-    r"|(?:#|no\.?|number|item|option)\s*(\d{1,2})\b|^\s*(\d{1,2})\s*$",
+    r"|(?:#|no\.?|number|item|option)\s*(\d{1,2})\b|^\s*(\d{1,2})\s*$|\b(\d{1,3})(?:st|nd|rd|th)\b",
     re.I,
 )
 
@@ -94,9 +94,47 @@ def parse_ordinal(text: str | None) -> int | None:
     match = _ORDINAL_RE.search(clipped)
     if not match:
         return None
+    while match and match.group(1) and match.group(1).lower() == "one" and _NOT_AN_ORDINAL_RE.search(
+            clipped[:match.start()]):
+        match = _ORDINAL_RE.search(clipped, match.end())  # "this one", "a cheaper one": no position
+    if not match:
+        return None
     if match.group(1):
         return ORDINALS[match.group(1).lower()]
-    return int(match.group(2) or match.group(3))
+    return int(match.group(2) or match.group(3) or match.group(4))
+
+
+_NOT_AN_ORDINAL_RE = re.compile(
+    r"\b(this|that|which|a|an|another|any|the same|same|similar|other|cheaper|better|new|blue|red|black|"
+    r"green|white|grey|gray|bigger|smaller|good|nice)\s+$", re.I)
+CHEAPER_RE = re.compile(r"\b(cheaper|less expensive|lower[- ]priced|lower price|more affordable|"
+                        r"(?:not|less) (?:so|as) (?:expensive|pricey)|too (?:expensive|pricey|much))\b", re.I)
+_COLOUR_ONLY_RE = re.compile(
+    r"^\s*(?:(?:and|but|ok|okay|what about|how about|any|anything|something|got|do you have|have you got|"
+    r"show me|only|just|same|the same)\s+)*(?:(?:it|them|those|these|one|ones|any|some|that|this)\s+)?"
+    r"in\s+([a-z]+(?:\s[a-z]+)?)(?:\s+(?:ones?|instead|please|too|colou?r))*\s*[?.!]*\s*$", re.I)
+_BARE_ORDINAL_RE = re.compile(
+    r"^\s*(?:(?:ok|okay|and|so|show me|tell me about|more about|what about|how about|let'?s see|i like|"
+    r"details (?:of|on|for))\s+)*(?:the\s+)?(?:" + "|".join(sorted(ORDINALS, key=len, reverse=True)) +
+    r"|last|#\s?\d{1,2}|number \d{1,2})(?:\s+(?:one|item|option|product))?(?:\s+please)?\s*[?.!]*\s*$", re.I)
+
+
+def asks_cheaper(text: str | None) -> bool:
+    """"cheaper", "anything less expensive?", "too pricey": lower the budget."""
+    return bool(CHEAPER_RE.search(_clip(text)))
+
+
+def colour_only(text: str | None) -> str | None:
+    """The colour of a message that only asks for another colour ("in blue", "any in
+    red?", "what about in dark green"), lower-cased, else ``None``."""
+    match = _COLOUR_ONLY_RE.match(_clip(text)[:200])
+    return match.group(1).lower() if match else None
+
+
+def bare_ordinal(text: str | None) -> bool:
+    """Whether the message only points at a shown product ("the second one", "#3",
+    "show me the last one")."""
+    return bool(_BARE_ORDINAL_RE.match(_clip(text)[:200]))
 
 
 @dataclass(frozen=True)

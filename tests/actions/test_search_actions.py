@@ -179,13 +179,21 @@ async def test_details_of_products_that_are_not_there(shop: DemoShop, domain: di
             Interaction.product_id == 999999)) == 0
 
 
-async def test_details_by_name_with_nothing_shown_searches(shop: DemoShop, domain: dict) -> None:
+async def test_details_by_name_with_nothing_shown_shows_that_product(shop: DemoShop, domain: dict) -> None:
     with shop.session() as s:
-        title = s.scalar(select(Product.title).where(Product.is_active.is_(True)).order_by(Product.id).limit(1))
+        pid, title = s.execute(select(Product.id, Product.title).where(Product.is_active.is_(True))
+                               .order_by(Product.id).limit(1)).one()
     out = await run_action(ActionProductDetails(), build_tracker(text=f"show me the {title}",
                                                                  intent="product_details"), domain)
-    cards = assert_cards_match_db(shop, out)
-    assert title in [c["title"] for c in cards]
+    assert out.texts[0].startswith(title)
+    assert [c["id"] for c in out.customs[0]["cards"]] == [pid]
+    assert out.slots[S.FOCUS_PRODUCT] == pid
+
+
+async def test_details_of_a_kind_with_nothing_shown_searches(shop: DemoShop, domain: dict) -> None:
+    out = await run_action(ActionProductDetails(), build_tracker(text="show me the rain jackets",
+                                                                 intent="product_details"), domain)
+    assert_cards_match_db(shop, out)
 
 
 async def test_compare_names_the_cheaper_one_from_the_db(shop: DemoShop, domain: dict) -> None:

@@ -77,3 +77,20 @@ def test_form_answers_are_never_searches(shop: str) -> None:
     with session_scope(shop) as s:
         product = _a_product(s)
         assert product_reading(s, text=product.sku, best_guess="inform", form_active=True) is None
+
+
+def test_a_question_naming_a_product_is_a_product_question(shop: str) -> None:
+    from shop.services.fallback import PRODUCT_QUESTION_INTENT, pure_refinement
+
+    with session_scope(shop) as s:
+        product = _a_product(s)
+        for text in (f"what is the {product.title} made of?", f"so the {product.title} costs $1?"):
+            reading = product_reading(s, text=text, best_guess="out_of_scope")
+            assert reading is not None and reading.intent == PRODUCT_QUESTION_INTENT, text
+        # a form's answers are never re-read; a kind of product is still a search
+        assert product_reading(s, text=f"what is the {product.title} made of?", best_guess=None,
+                               form_active=True) is None
+        reading = product_reading(s, text="are hiking boots waterproof?", best_guess="search_products")
+        assert reading is None or reading.intent == "search_products"
+        assert pure_refinement(s, text="anything cheaper?") and pure_refinement(s, text="less expensive")
+        assert not pure_refinement(s, text="cheaper hiking boots") and not pure_refinement(s, text="in stock?")

@@ -134,8 +134,9 @@ class Settings(BaseSettings):
             server's). A widget's ``page_url`` counts as a product page only on this
             host, under ``/products/<handle>``. Default ``http://127.0.0.1:8000``.
         intent_judge: ask the LLM for a second opinion when the NLU model is unsure,
-            before "Did you mean …?" (``SHOP_INTENT_JUDGE``, default on; it stays silent
-            when ``llm_model`` is ``off``).
+            before "Did you mean …?" (``SHOP_INTENT_JUDGE``, default off: the default 0.5B
+            model chose worse than the NLU model's own top guess, see docs/benchmarks.md;
+            it stays silent when ``llm_model`` is ``off``).
         intent_judge_timeout_s: seconds the second opinion may take before the usual
             question back is asked (default 1.5).
         intent_judge_candidates: the model's top intents offered to the LLM (default 4).
@@ -201,7 +202,7 @@ class Settings(BaseSettings):
     tracker_db_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'tracker.db'}"
     tracker_retention_days: int = Field(default=30, ge=0)
     public_url: str = "http://127.0.0.1:8000"
-    intent_judge: bool = True
+    intent_judge: bool = False
     intent_judge_timeout_s: float = Field(default=1.5, gt=0, le=30)
     intent_judge_candidates: int = Field(default=4, ge=2, le=10)
 

@@ -27,9 +27,9 @@ UNSURE = [("nlu_fallback", 0.5), ("order_status", 0.42), ("start_return", 0.38),
 def _llm(shop: DemoShop, monkeypatch: pytest.MonkeyPatch, reply: str, *, delay_s: float = 0.0, **settings: object
          ) -> FakeChat:
     """The action server's LLM is a fake that always says ``reply``; ``settings`` change
-    the judge's settings (``intent_judge``, ``intent_judge_timeout_s`` ...)."""
-    if settings:
-        shop.use(**settings)
+    the judge's settings (``intent_judge``, ``intent_judge_timeout_s`` ...); the judge is
+    switched on (its default is off) unless they say otherwise."""
+    shop.use(**{"intent_judge": "true", **settings})
     model = FakeChat(responder=lambda m: reply, delay_s=delay_s)
     runner = LLMRunner(model, niceness=0, timeout_s=10)
     monkeypatch.setattr(conversation, "get_llm_runner", lambda: runner)

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "clinc150" / "clinc150_train_val.json"
 DEFAULT_OUTPUT = ROOT / "data" / "nlu" / "out_of_scope_clinc150.yml"
 
-PER_INTENT = 2
+PER_INTENT = 6
 SEED = "ridgeline-clinc-oos"
 TRAIN_SPLITS = ("train", "oos_train")  # never "val" / "oos_val"
 

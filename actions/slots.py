@@ -96,26 +96,32 @@ def from_button(tracker: Tracker) -> bool:
     return latest_text(tracker).startswith("/")
 
 
+def latest_metadata(tracker: Tracker) -> dict[str, Any]:
+    """The metadata the channel kept (``bot.inbound.verified_metadata``) on the latest
+    user message, ``{}`` when there is none. Rasa keeps it on the user event, not in
+    ``latest_message``."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata")
+            return metadata if isinstance(metadata, dict) else {}
+    return {}
+
+
 def customer_id(tracker: Tracker) -> int | None:
     """The signed-in customer of the latest user message: the ``customer_id`` the channel
     verified (signed metadata; see ``bot.inbound``) on that message, else ``None`` (an
     anonymous shopper). Earlier messages never count: the channels check the signature
     on every message, and the widget sends it with every message."""
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
-        value = (event.get("metadata") or {}).get("customer_id")
-        if value is None:
-            return None
-        try:
-            return int(str(value))
-        except ValueError:
-            return None
-    return None
+    value = latest_metadata(tracker).get("customer_id")
+    if value is None:
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
 
 
 def page_url(tracker: Tracker) -> object:
     """The ``page_url`` the widget sent with the latest message (as sent: any type, or
     ``None``); :func:`shop.services.page_context.page_product` decides whether it counts."""
-    metadata = tracker.latest_message.get("metadata") or {}
-    return metadata.get("page_url") if isinstance(metadata, dict) else None
+    return latest_metadata(tracker).get("page_url")

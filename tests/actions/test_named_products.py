@@ -25,8 +25,8 @@ from tests.actions.trackers import build_tracker, run_action, tracker_state
 
 def with_page(page_url: Any, **changes: Any) -> Tracker:
     state = tracker_state(**changes)
-    state["latest_message"]["metadata"]["page_url"] = page_url
-    state["events"][-2]["metadata"]["page_url"] = page_url
+    user = next(e for e in reversed(state["events"]) if e["event"] == "user")
+    user["metadata"]["page_url"] = page_url   # Rasa keeps metadata on the user event only
     return Tracker.from_dict(state)
 
 

@@ -209,10 +209,15 @@ async def reword_answer(details: ProductDetails, question: str, asked: Asked, an
     required = key_values(details, asked)
     yes_no = asked.topic in YES_NO_TOPICS or bool(asked.season_asked)
 
+    title = details.card.title
+    names_it = title.lower() in answer.lower()
+
     def check(text: str) -> list[str]:
         problems = unsupported(text, grounds, allowed=[question]) + required_missing(text, required)
         if yes_no and flips_answer(text, answer):
             problems.append("it turns the answer's yes or no around")
+        if names_it and title.lower() not in text.lower():
+            problems.append("it doesn't name the product")  # which product it answers about matters
         return problems
 
     checked = await generate_checked(

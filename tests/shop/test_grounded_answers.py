@@ -73,10 +73,10 @@ def test_a_wrong_answer_is_retried_once_with_the_problems(items: list[ProductDet
 
     def responder(messages: list[BaseMessage]) -> str:
         seen.append(messages)
-        return "It costs $1.00." if len(seen) == 1 else f"It costs {d.card.price}."
+        return f"The {d.card.title} costs $1.00." if len(seen) == 1 else f"The {d.card.title} costs {d.card.price}."
 
     answer = _run(grounded.answer_product_question(d, "how much?", runner=LLMRunner(FakeChat(responder=responder))))
-    assert answer.source == "llm_retry" and answer.text == f"It costs {d.card.price}."
+    assert answer.source == "llm_retry" and answer.text == f"The {d.card.title} costs {d.card.price}."
     assert "$1.00" in str(seen[1][-1].content) and "not sent" in str(seen[1][-1].content)
     assert any("$1.00" in p for p in answer.problems)
 
@@ -169,3 +169,13 @@ def test_the_real_local_model_end_to_end(items: list[ProductDetails], local_llm_
             assert unsupported(answer.text or "", facts, allowed=[question]) == []
         for bad in ("90%", "$1.00", "$1 "):
             assert bad not in (answer.text or "")
+
+
+def test_a_reworded_answer_must_still_name_the_product(items: list[ProductDetails]) -> None:
+    # a question asked by name in a fresh conversation: "The product made of is linen blend."
+    # answered the right product without saying which
+    d = items[0]
+    model = FakeChat(responder=lambda m: f"It costs {d.card.price}.")
+    answer = _run(grounded.answer_product_question(d, "how much is it?", runner=LLMRunner(model)))
+    assert answer.source == "template" and d.card.title in answer.text
+    assert any("doesn't name the product" in p for p in answer.problems)

@@ -93,7 +93,15 @@ def _search(session: Any, *, query: SearchQuery, category_options: tuple[str, ..
         brand = find_brand_in_text(session, text=query.text)
         if brand is not None:
             query = SearchQuery(**{**asdict(query), "brand": brand.slug})
-    return get_search_backend(get_settings().search_backend).search(session, query)
+    backend = get_search_backend(get_settings().search_backend)
+    result = backend.search(session, query)
+    if not result.cards and query.category and resolve_category(session, value=query.category) is None:
+        # the NLU tagged a misspelt word as the category ("waterprof hikng bots" -> "hikng"):
+        # when spelling correction reads the words as something the catalog has, search them
+        retry = backend.search(session, SearchQuery(**{**asdict(query), "category": None}))
+        if retry.cards and retry.corrected_text:
+            return retry
+    return result
 
 
 def _card_lines(cards: list[ProductCard], start: int) -> list[str]:

@@ -24,6 +24,7 @@ from actions.runtime import ServiceUnavailable, call_service
 from actions.search import RELAXED_WORDS, pointed_product_id, query_from_message
 from shop.services.cart import add_to_cart
 from shop.services.catalog import SIZE_ORDER
+from shop.services.fallback import find_category_in_text
 from shop.services.interactions import record_interaction
 from shop.services.recommendations import (
     Recommendations,
@@ -104,6 +105,9 @@ class ActionRecommendProducts(Action):
         customer = S.customer_id(tracker)
         gift = is_gift(text)
         try:
+            if not query.category:  # "what jacket should i get" without a tagged category
+                named = await call_service(find_category_in_text, text=text)
+                query = replace(query, category=named.slug) if named is not None else query
             similar_to = None
             if customer is not None and wants_like_last_purchase(text):
                 similar_to = await call_service(last_bought, customer_id=customer, category=query.category)

@@ -26,11 +26,12 @@ from shop.services.fallback import PRODUCT_QUESTION_INTENT, ProductReading, prod
 from shop.services.intent_judge import judge_intent
 from shop.services.llm import get_llm_runner
 from shop.services.policies import faq_answer, get_policy
-from shop.services.policy_questions import unknown_policy_buttons
+from shop.services.policy_questions import asks_about_policy, unknown_policy_buttons
 from shop.services.promotions import sale_products
 from shop.settings import get_settings
 
 FAQ_PREFIX = "faq/"
+FAQ_INTENT = "faq"
 logger = logging.getLogger(__name__)
 
 
@@ -254,6 +255,9 @@ class ActionDefaultAskAffirmation(Action):
                 product_answers.question_about_shown(S.latest_text(tracker)):
             # "will the second ones keep my feet dry?" right after a search: ask no question back
             return _read_as(tracker, ProductReading(PRODUCT_QUESTION_INTENT, "shown product"))
+        if not form_active and asks_about_policy(S.latest_text(tracker)):
+            # "do you price match?": the FAQ answers it, or says it doesn't know and offers a person
+            return _read_as(tracker, ProductReading(FAQ_INTENT, "policy question"))
         try:
             reading = await call_service(
                 product_reading, text=S.latest_text(tracker), best_guess=top,

@@ -152,6 +152,18 @@ async def test_ask_affirmation_reads_a_question_about_shown_products(shop: DemoS
     assert out.events[-1]["parse_data"]["intent"]["name"] == "ask_product_question"
 
 
+async def test_ask_affirmation_reads_a_policy_question_as_one(shop: DemoShop, domain: dict) -> None:
+    # "do you price match?" once got "Did you want to narrow down the last search?"
+    for text in ("do you price match?", "do you do gift wrapping?"):
+        out = await run_action(ActionDefaultAskAffirmation(), build_tracker(
+            text=text, intent_ranking=[("nlu_fallback", 0.5), ("refine_search", 0.43)]), domain)
+        assert out.messages == [] and out.events[-1]["parse_data"]["intent"]["name"] == "faq", text
+    out = await run_action(ActionDefaultAskAffirmation(), build_tracker(
+        text="do you price match?", intent_ranking=[("nlu_fallback", 0.5), ("refine_search", 0.43)],
+        active_loop="order_lookup_form"), domain)   # a form's answer is never re-read
+    assert out.responses == ["utter_ask_affirmation"]
+
+
 async def test_ask_affirmation_asks_did_you_mean(shop: DemoShop, domain: dict) -> None:
     out = await run_action(ActionDefaultAskAffirmation(), build_tracker(
         text="that thing from before", intent_ranking=[("nlu_fallback", 0.4), ("order_status", 0.3)]), domain)

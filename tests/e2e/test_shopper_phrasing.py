@@ -34,9 +34,13 @@ from tools.demo.catalog_words import MODEL_SUFFIXES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# The e2e stack leaves SHOP_PUBLIC_URL unset (tests/stack.py drops SHOP_* variables), so
-# the action server checks page URLs against the settings' default.
-PUBLIC_URL = str(Settings.model_fields["public_url"].default).rstrip("/")
+
+def public_url(stack: RunningStack) -> str:
+    """The shop address the stack's action server checks page URLs against: its
+    ``SHOP_PUBLIC_URL`` (the messaging tests set one), else the settings' default."""
+    default = str(Settings.model_fields["public_url"].default)
+    return stack.extra_env.get("SHOP_PUBLIC_URL", default).rstrip("/")
+
 LIST_HEADING = re.compile(r"Here are \d+[–-]\d+ of \d+|Here's the one match")
 GENDER_PREFIXES = ("Men's ", "Women's ", "Kids' ", "Unisex ")
 SIGNED = {"customer_id": "1",
@@ -257,7 +261,7 @@ def test_is_this_waterproof_on_a_product_page(stack: RunningStack, e2e_db_url: s
                                               waterproof: bool) -> None:
     k = _pick(catalog, set(), how="exact", needs="waterproof", waterproof=waterproof)
     question = "is this waterproof?"
-    reply = stack.send(new_sender(), question, metadata={"page_url": f"{PUBLIC_URL}/products/{k.handle}"})
+    reply = stack.send(new_sender(), question, metadata={"page_url": f"{public_url(stack)}/products/{k.handle}"})
     why = _answered_about(reply, k, _details(e2e_db_url, k.id), question, {"feature": "waterproof"})
     assert not why, (k.title, texts(reply), why)
 
@@ -269,15 +273,15 @@ def test_the_page_product_beats_an_older_focus(stack: RunningStack, e2e_db_url: 
     assert cards(stack.send(sender, "tell me about the first one"))   # the first backpack is in focus
     k = _pick(catalog, {int(c["id"]) for c in shown}, how="exact", needs="weight_g")
     question = "how much does this weigh?"
-    reply = stack.send(sender, question, metadata={"page_url": f"{PUBLIC_URL}/products/{k.handle}"})
+    reply = stack.send(sender, question, metadata={"page_url": f"{public_url(stack)}/products/{k.handle}"})
     why = _answered_about(reply, k, _details(e2e_db_url, k.id), question, {"field": "weight_g"})
     assert not why, (k.title, texts(reply), why)
 
 
 FORGED_PAGES = {
     "another host": "http://shop.evil.example/products/{handle}",
-    "another port": "http://127.0.0.1:8999/products/{handle}",
-    "user info trick": "http://127.0.0.1:8000@evil.example/products/{handle}",
+    "another port": "{public}:8999/products/{handle}",
+    "user info trick": "{public}@evil.example/products/{handle}",
     "protocol-relative": "//evil.example/products/{handle}",
     "javascript": "javascript:alert(1)//{public}/products/{handle}",
     "dot segments": "{public}/products/../products/{handle}",
@@ -289,7 +293,7 @@ FORGED_PAGES = {
 @pytest.mark.parametrize("kind", list(FORGED_PAGES))
 def test_a_forged_page_url_is_not_used(stack: RunningStack, catalog: list[Known], kind: str) -> None:
     k = _pick(catalog, set(), how="exact", needs="waterproof", waterproof=True)
-    page_url = FORGED_PAGES[kind].format(handle=k.handle, public=PUBLIC_URL)
+    page_url = FORGED_PAGES[kind].format(handle=k.handle, public=public_url(stack))
     reply = stack.send(new_sender(), "is this waterproof?", metadata={"page_url": page_url})
     text = texts(reply)
     assert text.strip(), kind
@@ -306,7 +310,7 @@ def test_a_page_of_an_inactive_product_is_not_used(stack: RunningStack, e2e_db_u
         s.execute(update(Product).where(Product.id == k.id).values(is_active=False))
     try:
         reply = stack.send(new_sender(), "what is this made of?",
-                           metadata={"page_url": f"{PUBLIC_URL}/products/{k.handle}"})
+                           metadata={"page_url": f"{public_url(stack)}/products/{k.handle}"})
     finally:
         with session_scope(e2e_db_url) as s:
             s.execute(update(Product).where(Product.id == k.id).values(is_active=True))

@@ -26,12 +26,13 @@ from shop.services.fallback import PRODUCT_QUESTION_INTENT, ProductReading, prod
 from shop.services.intent_judge import judge_intent
 from shop.services.llm import get_llm_runner
 from shop.services.policies import faq_answer, get_policy
-from shop.services.policy_questions import asks_about_policy, unknown_policy_buttons
+from shop.services.policy_questions import asks_about_policy, policy_topics, unknown_policy_buttons
 from shop.services.promotions import sale_products
 from shop.settings import get_settings
 
 FAQ_PREFIX = "faq/"
 FAQ_INTENT = "faq"
+PROMOTIONS_TOPIC = "promotions"
 logger = logging.getLogger(__name__)
 
 
@@ -166,12 +167,16 @@ class ActionDefaultFallback(Action):
 class ActionPromoInquiry(Action):
     """A signed-in customer may get a personal offer (the promo engine decides; the
     LLM words it, checked against the terms); everyone gets the sale items from the
-    catalog. Never an invented code."""
+    catalog. Never an invented code. A question about another policy ("do you price
+    match?") goes to the FAQ answer, which says so when the shop has no such policy."""
 
     def name(self) -> str:
         return "action_promo_inquiry"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        topics = policy_topics(S.latest_text(tracker))
+        if topics and PROMOTIONS_TOPIC not in topics:
+            return await ActionAnswerFaq().run(dispatcher, tracker, domain)
         customer = S.customer_id(tracker)
         if customer is not None and await _personal_offer(dispatcher, customer):
             return []

@@ -164,6 +164,12 @@ async def test_ask_affirmation_reads_a_policy_question_as_one(shop: DemoShop, do
     assert out.responses == ["utter_ask_affirmation"]
 
 
+async def test_a_promo_guess_for_another_policy_question_is_answered_honestly(shop: DemoShop, domain: dict) -> None:
+    out = await run_action(ActionPromoInquiry(), build_tracker(text="do you price match?", intent="promo_inquiry"),
+                           domain)
+    assert out.responses == ["utter_faq_unknown"] and not out.customs, out.messages
+
+
 async def test_ask_affirmation_asks_did_you_mean(shop: DemoShop, domain: dict) -> None:
     out = await run_action(ActionDefaultAskAffirmation(), build_tracker(
         text="that thing from before", intent_ranking=[("nlu_fallback", 0.4), ("order_status", 0.3)]), domain)

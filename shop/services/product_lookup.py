@@ -209,6 +209,11 @@ def _candidates(session: Session, *, raw: list[str], words: list[str], vocab: Vo
         if narrow:
             for row in _rows(session, Product.category_id == category_id, _title_has(narrow)):
                 found.setdefault(row[0], row)
+    if not found and len(rare) == 2:
+        # a model named without its brand or category ("the Harbor 3 Tee"): the titles
+        # holding the message's two rarest title words (one scan, only when nothing else hit)
+        for row in _rows(session, *(_title_has([w]) for w in rare)):
+            found.setdefault(row[0], row)
     return found
 
 

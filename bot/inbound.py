@@ -18,6 +18,7 @@ from typing import Any
 from protocol.identity import customer_sig_valid
 
 ALLOWED_METADATA = ("locale", "page_url")
+MAX_METADATA_CHARS = 2048   # a longer locale or page URL is not kept at all
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 EMPTY_REPLY = "It looks like your message was empty. What can I help you with?"
@@ -65,7 +66,9 @@ def verified_metadata(metadata: Any, *, secret: str, now: float | None = None) -
     never when no secret is configured). ``now``: epoch seconds (default: the clock)."""
     if not isinstance(metadata, dict):
         return {}
-    out = {k: str(metadata[k])[:500] for k in ALLOWED_METADATA if isinstance(metadata.get(k), str)}
+    # an over-long value is dropped, not cut: a cut URL may name another page
+    out = {k: metadata[k] for k in ALLOWED_METADATA
+           if isinstance(metadata.get(k), str) and len(metadata[k]) <= MAX_METADATA_CHARS}
     customer_id = metadata.get("customer_id")
     if isinstance(customer_id, (str, int)) and not isinstance(customer_id, bool) and customer_sig_valid(
             str(customer_id), metadata.get("customer_sig"), secret, now=time.time() if now is None else now):

@@ -55,3 +55,11 @@ def test_customer_id_needs_a_valid_signature() -> None:
     assert verified_metadata(good, secret="") == {"locale": "en"}
     assert verified_metadata("not a dict", secret=secret) == {}
     assert json.dumps(verified_metadata({"evil": {"x": 1}}, secret=secret)) == "{}"
+
+
+def test_an_over_long_page_url_is_dropped_not_cut() -> None:
+    # cut to a shorter length, "<shop>/products/<handle>?aaaa..." would still name a product page
+    page = "http://127.0.0.1:8000/products/some-jacket?" + "a" * 50_000
+    assert verified_metadata({"page_url": page, "locale": "en-GB"}, secret="") == {"locale": "en-GB"}
+    ok = "http://127.0.0.1:8000/products/some-jacket"
+    assert verified_metadata({"page_url": ok}, secret="") == {"page_url": ok}

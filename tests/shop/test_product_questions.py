@@ -104,9 +104,19 @@ def _runner(reply) -> tuple[LLMRunner, FakeChat]:  # type: ignore[no-untyped-def
 def test_the_llm_words_the_answer_and_keeps_it(shop_url: str) -> None:
     item, products = _product(shop_url, "mat-001")
     material = products[0].attributes["material"]
-    runner, model = _runner(lambda m: f"Good question! It's made from {material}.")
+    title = products[0].card.title
+    runner, model = _runner(lambda m: f"Good question! The {title} is made from {material}.")
     answer = _answer(item, products, runner)
     assert answer.source == "llm" and material in answer.text and model.calls == 1
+
+
+def test_a_rewording_that_drops_the_products_name_falls_back_to_the_template(shop_url: str) -> None:
+    # asked by name in a fresh conversation, the answer must say which product it is about
+    item, products = _product(shop_url, "mat-001")
+    material = products[0].attributes["material"]
+    runner, model = _runner(lambda m: f"Good question! It's made from {material}.")
+    answer = _answer(item, products, runner)
+    assert answer.source == "template" and products[0].card.title in answer.text and model.calls == 2
 
 
 @pytest.mark.parametrize("bad", [

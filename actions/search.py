@@ -274,13 +274,19 @@ async def _pure_refinement(tracker: Tracker) -> bool:
         return False
 
 
+_AVAILABILITY_RE = re.compile(
+    r"\s*(?:hi|hey|hello)?[,!\s]*(?:do|does)\s+(?:you|u|ya)\s+(?:guys\s+)?(?:have|sell|carry|stock|got)\b"
+    r"|\s*(?:have|got)\s+(?:you|u)\s+got\b|\s*(?:show|find)\s+me\b", re.I)
 _QUESTION_RE = re.compile(r"\?\s*$|^\s*(is|are|does|do|did|can|could|will|would|should|has|have|what|what's|"
                           r"whats|how|which|who|where|when|why|tell me|so)\b|\b(confirm|right\?)", re.I)
 _THIS_RE = re.compile(r"\b(this|it|this one|this product|this item|the one i'm (?:looking at|on))\b", re.I)
 
 
 def asks_something(text: str) -> bool:
-    """A question or a claim to confirm, not a list of search words."""
+    """A question or a claim to confirm, not a list of search words nor a request to be
+    shown something ("do you have <SKU>", "do you sell the <title>?": the product's card)."""
+    if _AVAILABILITY_RE.match(text[:500]):
+        return False
     return bool(_QUESTION_RE.search(text[:500])) or claimed_price(text) is not None
 
 

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from tools.nlu_gen.generate import (
+from tools.nlu_gen.examples import (
     DEFAULT_OUT,
     EXCLUDE_SETS,
     Generator,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tools.nlu_gen.generate import DEFAULT_OUT, generate_files, write_files
+from tools.nlu_gen.examples import DEFAULT_OUT, generate_files, write_files
 
 
 def main(argv: list[str] | None = None) -> int:

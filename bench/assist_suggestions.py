@@ -37,7 +37,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bench.turn_latency import percentile
+from bench.stats import percentile
 from shop.assist import suggested_replies as replies
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade

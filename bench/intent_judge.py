@@ -27,7 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench.turn_latency import percentile
+from bench.stats import percentile
 from models.llm.runner import LLMRunner
 from shop.services.intent_judge import FALLBACK_INTENT, Judgement, judge_intent, judge_runner
 from shop.services.llm import build_runner, local_server

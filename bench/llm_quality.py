@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bench.turn_latency import percentile
+from bench.stats import percentile
 from models.llm.chat import OpenAICompatChat
 from models.llm.runner import LLMRunner
 from models.llm.server import config_for, free_port, serving

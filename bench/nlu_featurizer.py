@@ -38,21 +38,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.common import configure_logging_and_warnings
 from rasa.utils.log_utils import configure_structlog
 
+from bench.stats import percentile
 from bot.nlu.minilm import get_encoder
 from bot.nlu.minilm_featurizer import MiniLMFeaturizer
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [ROOT / "tests" / "nlu" / "holdout.yml", ROOT / "data" / "nlu"]
 _ENTITY = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) by linear interpolation."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def load_messages() -> list[str]:

@@ -20,7 +20,7 @@ import time
 
 from sqlalchemy import select
 
-from bench.turn_latency import percentile
+from bench.stats import percentile
 from models.recsys.artifact import current_version, load_artifact
 from models.recsys.serving import ModelHolder
 from shop.db.engine import session_scope

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bench.stats import percentile
 from models.llm import prompts
 from models.llm.chat import as_openai_messages
 from shop.db.engine import session_scope
@@ -34,15 +35,6 @@ from tests.stack import RunningStack, missing_prerequisites, new_sender
 from tools.demo.generate import generate_demo_shop
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) by linear interpolation."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def timed(fn) -> float:  # type: ignore[no-untyped-def]

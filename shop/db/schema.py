@@ -67,6 +67,7 @@ class Product(Base):
     __table_args__ = (
         CheckConstraint("price_cents >= 0", name="price_non_negative"),
         Index("ix_products_category_price", "category_id", "price_cents"),
+        Index("uq_products_external", "external_source", "external_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +89,10 @@ class Product(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # where the record lives when a commerce platform (Shopify, WooCommerce) is the source of
+    # truth: the platform's name and its id there; NULL for the shop's own records
+    external_source: Mapped[str | None] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(64))
 
     brand: Mapped[Brand | None] = relationship()
     category: Mapped[Category | None] = relationship()
@@ -110,6 +115,7 @@ class ProductVariant(Base):
     colour: Mapped[str | None] = mapped_column(String(40))
     price_cents: Mapped[int | None] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)
+    external_id: Mapped[str | None] = mapped_column(String(64))  # the variant's id on the product's platform
 
     product: Mapped[Product] = relationship(back_populates="variants")
 
@@ -125,6 +131,7 @@ Index("ix_product_variants_colour_in_stock", func.lower(ProductVariant.colour), 
 
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = (Index("uq_customers_external", "external_source", "external_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -135,6 +142,10 @@ class Customer(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # where the record lives when a commerce platform (Shopify, WooCommerce) is the source of
+    # truth: the platform's name and its id there; NULL for the shop's own records
+    external_source: Mapped[str | None] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Review(Base):
@@ -157,6 +168,7 @@ class Order(Base):
             "status IN ('pending','processing','shipped','delivered','cancelled')",
             name="status_known",
         ),
+        Index("uq_orders_external", "external_source", "external_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -179,6 +191,10 @@ class Order(Base):
     ship_city: Mapped[str] = mapped_column(String(100))
     ship_postcode: Mapped[str] = mapped_column(String(20))
     ship_country: Mapped[str] = mapped_column(String(2))
+    # where the record lives when a commerce platform (Shopify, WooCommerce) is the source of
+    # truth: the platform's name and its id there; NULL for the shop's own records
+    external_source: Mapped[str | None] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(64))
 
     customer: Mapped[Customer] = relationship()
     items: Mapped[list[OrderItem]] = relationship(back_populates="order", order_by="OrderItem.id")
@@ -200,6 +216,7 @@ class OrderItem(Base):
     colour: Mapped[str | None] = mapped_column(String(40))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     unit_price_cents: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(64))  # the line's id on the order's platform
 
     order: Mapped[Order] = relationship(back_populates="items")
 
@@ -235,6 +252,7 @@ class Return(Base):
     status: Mapped[str] = mapped_column(String(16), default="requested")
     refund_cents: Mapped[int] = mapped_column(Integer, default=0)
     requested_at: Mapped[datetime] = mapped_column(DateTime)
+    external_id: Mapped[str | None] = mapped_column(String(64))  # the return or refund on the order's platform
 
 
 class Interaction(Base):
@@ -542,3 +560,32 @@ class SuggestionEvent(Base):
     shown_text: Mapped[str] = mapped_column(Text, default="")
     sent_text: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WebhookDelivery(Base):
+    """A commerce platform's webhook delivery already applied, by the platform's own
+    delivery id (Shopify ``X-Shopify-Webhook-Id``, WooCommerce ``X-WC-Webhook-Delivery-ID``),
+    so a redelivery or a replay changes nothing twice."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_webhook_deliveries_source_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(60))
+    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class SyncCursor(Base):
+    """How far a full or incremental sync from a commerce platform got, per resource
+    (``products``, ``customers``, ``orders``): the latest ``updated_at`` seen."""
+
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("source", "resource", name="uq_sync_cursors_source_resource"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    resource: Mapped[str] = mapped_column(String(20))
+    updated_since: Mapped[datetime | None] = mapped_column(DateTime)
+    synced_at: Mapped[datetime] = mapped_column(DateTime)

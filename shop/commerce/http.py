@@ -72,19 +72,33 @@ class PlatformHttp:
         self._client.close()
 
     def request(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
-                json: Any = None) -> httpx.Response:
+                json: Any = None, idempotent: bool | None = None) -> httpx.Response:
         """Send one request, retrying as described above. ``url`` is relative to the base
-        URL or absolute (pagination links). Raises :class:`PlatformUnavailable`."""
+        URL or absolute (pagination links). Raises :class:`PlatformUnavailable`.
+
+        ``idempotent`` (default: every method but POST; GraphQL reads pass ``True``): a
+        request that isn't is retried only when it surely did not reach the platform (429,
+        a refused or timed-out connection); a 5xx answer or a read timeout is returned or
+        raised without a retry, so a refund is never sent twice."""
+        safe = method.upper() != "POST" if idempotent is None else idempotent
         backoff = 0.5
         last = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = self._client.request(method, url, params=params, json=json)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                last = f"{type(exc).__name__}"
+                wait = backoff
             except httpx.HTTPError as exc:
+                if not safe:
+                    raise PlatformUnavailable(f"{method} {url}: {type(exc).__name__}; not retried, "
+                                              "it may have reached the platform") from exc
                 last = f"{type(exc).__name__}"
                 wait = backoff
             else:
                 if response.status_code not in RETRY_STATUSES and response.status_code < 500:
+                    return response
+                if not safe and response.status_code != 429:
                     return response
                 last = f"HTTP {response.status_code}"
                 wait = retry_after_s(response.headers.get("Retry-After"), default=backoff)

@@ -210,10 +210,16 @@ def upsert_customer(session: Session, *, source: str, record: CustomerRecord, no
               "country": (record.country or "")[:2].upper() or None,
               "marketing_opt_in": record.marketing_opt_in}
     if customer is None:
+        if email and session.scalar(select(Customer.id).where(Customer.email == email)) is not None:
+            # the address belongs to another row (another platform account): keep both apart
+            values["email"] = f"{source}-{record.external_id}@customers.invalid"
         customer = Customer(external_source=source, external_id=record.external_id,
                             created_at=record.created_at or now, **values)
         session.add(customer)
     else:
+        if email and email != customer.email and session.scalar(
+                select(Customer.id).where(Customer.email == email, Customer.id != customer.id)) is not None:
+            del values["email"]  # another row has that address: keep this account's own
         for key, value in values.items():
             setattr(customer, key, value)
     session.flush()
@@ -221,7 +227,13 @@ def upsert_customer(session: Session, *, source: str, record: CustomerRecord, no
 
 
 def _guest_customer(session: Session, *, source: str, order: OrderRecord, now: datetime) -> int:
-    record = order.customer or CustomerRecord(external_id=f"guest-{order.email.strip().lower()}", email=order.email)
+    """The order's customer; a guest checkout with the e-mail of a known customer is theirs."""
+    email = order.email.strip().lower()
+    if order.customer is None and email:
+        existing = session.scalar(select(Customer.id).where(Customer.email == email))
+        if existing is not None:
+            return existing
+    record = order.customer or CustomerRecord(external_id=f"guest-{email}", email=order.email)
     return upsert_customer(session, source=source, record=record, now=now)
 
 

@@ -1,0 +1,1 @@
+"""Local stand-ins for external platforms, speaking their documented protocols over loopback HTTP."""

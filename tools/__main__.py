@@ -4,15 +4,12 @@ Commands::
 
     python -m tools demo generate [--url URL] [--seed 7] [--as-of YYYY-MM-DD] [--scale 1.0]
                                   [--replace] [--truth-out PATH] [--no-progress]
-    python -m tools catalog import FILE.csv [--url URL] [--mapping shopify|PATH.yml] [--currency USD]
-
 ``--url`` defaults to ``Settings.database_url`` (``DATABASE_URL`` in the environment,
-else ``var/shop.db``).
+else ``var/shop.db``). Catalog files are imported by the apps' command line:
+``python -m apps.cli catalog import FILE`` (:mod:`shop.importing`).
 
 Exit status: 0 on success (``demo generate`` on an already generated shop also exits 0
-and says so); 1 when ``catalog import`` finished but rejected some rows (the good rows are
-imported and committed); 2 for unusable input (bad arguments, a file that isn't a UTF-8
-CSV, an unknown or invalid mapping).
+and says so); 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ from shop.db.migrate import upgrade
 from shop.db.schema import Customer, Order
 from shop.settings import get_settings
 from tools.demo.generate import clear_shop, generate_demo_shop, shop_product_count
-from tools.importers.catalog_import import CatalogImportError, import_csv_file, load_mapping
 
 
 def _print_persona_orders(session: Session) -> None:
@@ -56,8 +52,8 @@ def _cmd_demo_generate(args: argparse.Namespace) -> int:
     with session_scope(url) as session:
         existing = shop_product_count(session)
         if existing and not args.replace:
-            print(f"The demo shop is already generated at {display_url(url)} ({existing} products); "
-                  "nothing to do. Use --replace to generate it again.")
+            print(f"The database at {display_url(url)} already has {existing} products (the demo shop or an "
+                  "imported catalog); no demo generated. Use --replace to generate the demo shop again.")
             _print_persona_orders(session)
             if args.truth_out:
                 print("No truth file written: the hidden profiles only come with a fresh generation.")
@@ -81,31 +77,10 @@ def _cmd_demo_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_catalog_import(args: argparse.Namespace) -> int:
-    url = args.url or get_settings().database_url
-    try:
-        mapping = load_mapping(args.mapping)
-    except CatalogImportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    upgrade(url)
-    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
-    try:
-        with session_scope(url) as session:
-            report = import_csv_file(session, path=args.file, mapping=mapping, currency=args.currency, now=now)
-    except CatalogImportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Imported {args.file} with the '{mapping.name}' mapping into {display_url(url)}:")
-    for line in report.summary_lines():
-        print(f"  {line}")
-    return 1 if report.rejected else 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m tools``."""
-    parser = argparse.ArgumentParser(prog="python -m tools", description="Demo shop data and catalog imports.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{demo,catalog}")
+    parser = argparse.ArgumentParser(prog="python -m tools", description="Demo shop data.")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{demo}")
     url_help = "SQLAlchemy database URL (default: DATABASE_URL or var/shop.db)"
 
     demo = groups.add_parser("demo", help="demo shop data").add_subparsers(dest="command", required=True)
@@ -120,15 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--truth-out", metavar="PATH", help="write the hidden customer profiles as JSON here")
     gen.add_argument("--no-progress", action="store_true", help="no progress bars")
     gen.set_defaults(func=_cmd_demo_generate)
-
-    catalog = groups.add_parser("catalog", help="product catalog").add_subparsers(dest="command", required=True)
-    imp = catalog.add_parser("import", help="import products from a CSV file")
-    imp.add_argument("file", help="the CSV file (UTF-8)")
-    imp.add_argument("--url", help=url_help)
-    imp.add_argument("--mapping", default="shopify",
-                     help="'shopify' (default) or a YAML file mapping our fields to the CSV's columns")
-    imp.add_argument("--currency", default="USD", help="currency when the CSV has none (default USD)")
-    imp.set_defaults(func=_cmd_catalog_import)
 
     return parser
 

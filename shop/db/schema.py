@@ -15,34 +15,34 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     func,
+    or_,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from shop.db.base import Base
+
+# re-exported, so importing the schema registers every table on Base.metadata
+from shop.db.attribution_tables import OrderAttribution as OrderAttribution
+from shop.db.attribution_tables import OrderLineAttribution as OrderLineAttribution
+from shop.db.attribution_tables import RecommendationImpression as RecommendationImpression
+from shop.db.platform_tables import SyncCursor as SyncCursor
+from shop.db.platform_tables import WebhookDelivery as WebhookDelivery
 
 ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
 RETURN_STATUSES = ("requested", "approved", "received", "refunded", "rejected")
 INTERACTION_KINDS = ("view", "click", "add_to_cart", "purchase")
 GENDERS = ("men", "women", "unisex")
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class Category(Base):
@@ -114,19 +114,33 @@ class ProductVariant(Base):
     size: Mapped[str | None] = mapped_column(String(40))
     colour: Mapped[str | None] = mapped_column(String(40))
     price_cents: Mapped[int | None] = mapped_column(Integer)
-    stock: Mapped[int] = mapped_column(Integer, default=0)
+    # NULL: "available, quantity unknown" (a catalog file without stock); it counts as in stock.
+    # No Python default on purpose: with one, the ORM would insert it for an explicit None.
+    stock: Mapped[int | None] = mapped_column(Integer)
     external_id: Mapped[str | None] = mapped_column(String(64))  # the variant's id on the product's platform
 
     product: Mapped[Product] = relationship(back_populates="variants")
+
+    @hybrid_property
+    def in_stock(self) -> bool:
+        """Whether the variant can be sold: stock above 0, or stock unknown (NULL). The one
+        definition of "in stock", in Python (``variant.in_stock``) and in SQL
+        (``ProductVariant.in_stock`` in a WHERE clause)."""
+        return self.stock is None or self.stock > 0
+
+    @in_stock.inplace.expression
+    @classmethod
+    def _in_stock_expression(cls) -> ColumnElement[bool]:
+        return or_(cls.stock.is_(None), cls.stock > 0)
 
 
 # Search filters ask for in-stock variants of a size or colour, case-insensitively
 # ("size 9", "in blue"): partial expression indexes find their products without
 # scanning every product's variants (0.4 s -> 0.02 s at 100k products on SQLite).
 Index("ix_product_variants_size_in_stock", func.lower(ProductVariant.size), ProductVariant.product_id,
-      sqlite_where=ProductVariant.stock > 0, postgresql_where=ProductVariant.stock > 0)
+      sqlite_where=ProductVariant.in_stock, postgresql_where=ProductVariant.in_stock)
 Index("ix_product_variants_colour_in_stock", func.lower(ProductVariant.colour), ProductVariant.product_id,
-      sqlite_where=ProductVariant.stock > 0, postgresql_where=ProductVariant.stock > 0)
+      sqlite_where=ProductVariant.in_stock, postgresql_where=ProductVariant.in_stock)
 
 
 class Customer(Base):
@@ -560,32 +574,3 @@ class SuggestionEvent(Base):
     shown_text: Mapped[str] = mapped_column(Text, default="")
     sent_text: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class WebhookDelivery(Base):
-    """A commerce platform's webhook delivery already applied, by the platform's own
-    delivery id (Shopify ``X-Shopify-Webhook-Id``, WooCommerce ``X-WC-Webhook-Delivery-ID``),
-    so a redelivery or a replay changes nothing twice."""
-
-    __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_webhook_deliveries_source_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))
-    delivery_id: Mapped[str] = mapped_column(String(100))
-    topic: Mapped[str] = mapped_column(String(60))
-    received_at: Mapped[datetime] = mapped_column(DateTime, index=True)
-
-
-class SyncCursor(Base):
-    """How far a full or incremental sync from a commerce platform got, per resource
-    (``products``, ``customers``, ``orders``): the latest ``updated_at`` seen."""
-
-    __tablename__ = "sync_cursors"
-    __table_args__ = (UniqueConstraint("source", "resource", name="uq_sync_cursors_source_resource"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))
-    resource: Mapped[str] = mapped_column(String(20))
-    updated_since: Mapped[datetime | None] = mapped_column(DateTime)
-    synced_at: Mapped[datetime] = mapped_column(DateTime)

@@ -2,7 +2,9 @@
 
 ``add_to_cart`` checks the product is on sale and the chosen size/colour is in stock
 (it never promises stock the shop doesn't have), adds it, and logs an ``add_to_cart``
-interaction for the recommender. Quantities are capped at what is in stock.
+interaction for the recommender. Quantities are capped at what is in stock; a variant
+whose stock is unknown (NULL: "available, quantity unknown") is in stock and not capped
+(each add is still at most ``MAX_QUANTITY``).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def view_cart(session: Session, *, session_id: str) -> CartView:
 
 
 def _pick_variant(variants: list[ProductVariant], size: str | None, colour: str | None) -> list[ProductVariant]:
-    out = [v for v in variants if v.stock > 0]
+    out = [v for v in variants if v.in_stock]
     if size:
         out = [v for v in out if (v.size or "").lower() == size.lower()]
     if colour:
@@ -122,9 +124,12 @@ def add_to_cart(session: Session, *, session_id: str, product_id: int, size: str
     if line is None:
         line = CartItem(product_id=product.id, variant_id=variant.id, quantity=0, added_at=utc_now())
         cart.items.append(line)
-    if line.quantity >= variant.stock:
+    if variant.stock is None:  # quantity unknown: nothing to cap by
+        line.quantity += quantity
+    elif line.quantity >= variant.stock:
         return AddResult("limit", product.title, cart=view_cart(session, session_id=session_id))
-    line.quantity = min(line.quantity + quantity, variant.stock)
+    else:
+        line.quantity = min(line.quantity + quantity, variant.stock)
     cart.updated_at = utc_now()
     session.flush()
     record_interaction(session, product_id=product.id, kind="add_to_cart", session_id=session_id, customer_id=cid)

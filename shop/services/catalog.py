@@ -58,8 +58,8 @@ class ProductCard:
 
 def product_card(product: Product) -> ProductCard:
     """A card from a product loaded with its brand and variants."""
-    sizes = sorted({v.size for v in product.variants if v.stock > 0 and v.size}, key=size_sort_key)
-    colours = sorted({v.colour for v in product.variants if v.stock > 0 and v.colour})
+    sizes = sorted({v.size for v in product.variants if v.in_stock and v.size}, key=size_sort_key)
+    colours = sorted({v.colour for v in product.variants if v.in_stock and v.colour})
     return ProductCard(
         id=product.id,
         title=product.title,
@@ -103,7 +103,7 @@ class ProductDetails:
     gender: str
     description: str
     attributes: dict[str, Any]
-    stock: list[tuple[str | None, str | None, int]]
+    stock: list[tuple[str | None, str | None, int | None]]  # (size, colour, units); None: in stock, count unknown
     reviews: list[tuple[int, str, str]]
     compare_at: str | None
 
@@ -207,5 +207,5 @@ def known_colour(session: Session, *, value: str | None) -> str | None:
         return None
     colour = value.strip().lower()
     found = session.scalar(select(ProductVariant.product_id).where(
-        func.lower(ProductVariant.colour) == colour, ProductVariant.stock > 0).limit(1))
+        func.lower(ProductVariant.colour) == colour, ProductVariant.in_stock).limit(1))
     return colour if found is not None else None

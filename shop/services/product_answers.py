@@ -25,8 +25,13 @@ def variant_label(size: str | None, colour: str | None) -> str:
     return f"{size or 'one size'}{f' {colour}' if colour else ''}"
 
 
+def in_stock_units(units: int | None) -> bool:
+    """Whether a variant's units mean "in stock": above 0, or ``None`` (quantity unknown)."""
+    return units is None or units > 0
+
+
 def _stock_line(details: ProductDetails) -> str:
-    in_stock = [variant_label(size, colour) for size, colour, n in details.stock if n > 0]
+    in_stock = [variant_label(size, colour) for size, colour, n in details.stock if in_stock_units(n)]
     if not in_stock:
         return "Currently out of stock in every size."
     if len(in_stock) > 8:
@@ -180,7 +185,9 @@ def _stock_answer(details: ProductDetails, size: str | None, colour: str | None)
     wanted = " ".join(v for v in (size and f"size {size}", colour) if v) or "any size"
     if not matching:
         return f"The {title} doesn't come in {wanted}. {_stock_line(details)}"
-    units = sum(n for _, _, n in matching)
+    if any(n is None for _, _, n in matching):  # the shop's file gave no quantity: no number to promise
+        return f"Yes, the {title} is in stock in {wanted} at {details.card.price}."
+    units = sum(n or 0 for _, _, n in matching)
     if units:
         return f"Yes, the {title} is in stock in {wanted} ({units} left) at {details.card.price}."
     return f"Sorry, the {title} is sold out in {wanted} right now. {_stock_line(details)}"

@@ -1,4 +1,5 @@
-"""CSV catalog import: the Shopify mapping, custom YAML mappings, bad rows, bad files."""
+"""CSV catalog import (shop.importing): the Shopify mapping, custom YAML mappings, bad rows,
+bad files, the command line."""
 
 from __future__ import annotations
 
@@ -14,13 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import tools.importers.catalog_import as ci
+import shop.importing.catalog_import as ci
+from apps.cli import catalog_commands
 from shop.db.engine import get_engine, session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import Brand, Category, Product, ProductVariant
-from tests.paths import FIXTURES, ROOT
-from tools.demo.generate import generate_demo_shop
-from tools.importers.catalog_import import (
+from shop.importing.catalog_import import (
     SHOPIFY,
     CatalogImportError,
     ColumnMapping,
@@ -28,9 +28,10 @@ from tools.importers.catalog_import import (
     import_catalog,
     import_csv_file,
     load_mapping,
-    parse_money,
-    strip_html,
 )
+from shop.importing.values import strip_html
+from tests.paths import FIXTURES, ROOT
+from tools.demo.generate import generate_demo_shop
 
 SHOPIFY_CSV = FIXTURES / "shopify_products.csv"
 CUSTOM_CSV = FIXTURES / "custom_products.csv"
@@ -38,6 +39,12 @@ CUSTOM_MAPPING = FIXTURES / "custom_mapping.yml"
 REPO = ROOT
 NOW = datetime(2026, 11, 20, 12, 0)
 TEE_TITLE = "Robert'); DROP TABLE products;-- Trail Tee 🏔️😀"
+# an outdoor shop's Shopify mapping: its tags that name uses and styles
+OUTDOOR = SHOPIFY.model_copy(update={
+    "name": "outdoor-shopify",
+    "use_case_tags": ["hiking", "camping", "rain", "travel", "everyday", "commuting", "summer"],
+    "style_tags": ["technical", "casual", "urban", "classic"],
+})
 
 # line -> words the reason must contain, for the bad rows planted in shopify_products.csv
 EXPECTED_REJECTIONS = {
@@ -50,7 +57,7 @@ EXPECTED_REJECTIONS = {
 }
 
 
-def _import(url: str, path: Path = SHOPIFY_CSV, mapping: ColumnMapping | str = "shopify") -> ImportReport:
+def _import(url: str, path: Path = SHOPIFY_CSV, mapping: ColumnMapping | str = OUTDOOR) -> ImportReport:
     with session_scope(url) as session:
         return import_csv_file(session, path=path, mapping=mapping, now=NOW)
 
@@ -77,6 +84,8 @@ def test_shopify_export_imports_good_rows_and_reports_bad_ones(db_url: str) -> N
     assert (report.products_created, report.products_updated) == (6, 0)
     assert (report.variants_created, report.variants_updated) == (16, 0)
     assert report.missing_columns == []
+    assert report.stock_column and (report.products_default_stock, report.variants_default_stock) == (1, 1)
+    assert report.headline()[0].startswith("STOCK MISSING: 1 product had an empty stock cell")
 
     with session_scope(db_url) as s:
         assert _count(s, Product) == 6 and _count(s, ProductVariant) == 16
@@ -100,7 +109,8 @@ def test_shopify_export_imports_good_rows_and_reports_bad_ones(db_url: str) -> N
             ("M", "grey", 8), ("M", "olive", 4), ("L", "olive", 9)}
 
         socks = products["merino-hiking-socks"]
-        assert {v.sku: v.stock for v in socks.variants} == {"TH-SOCK-S": 30, "TH-SOCK-M": 0, "TH-SOCK-L": 14}
+        # an empty stock cell: "available, quantity unknown" (NULL), the default for a missing value
+        assert {v.sku: v.stock for v in socks.variants} == {"TH-SOCK-S": 30, "TH-SOCK-M": None, "TH-SOCK-L": 14}
         assert socks.gender == "women" and socks.description == "Cushioned merino socks.\nSeamless toe."
 
         pack = products["summit-30-daypack"]  # "Default Title": one variant without options
@@ -169,11 +179,16 @@ def test_database_error_on_one_product_does_not_abort_the_import(db_url: str, mo
     real_write = ci.write_product
 
     def flaky_write(session, parsed, **kwargs):  # type: ignore[no-untyped-def]
-        real_write(session, parsed, **kwargs)
+        done = real_write(session, parsed, **kwargs)
         if parsed.handle == "urban-zip-hoodie":
             raise IntegrityError("INSERT ...", {}, Exception("simulated constraint failure"))
+        return done
+
+    def refused_batch(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise IntegrityError("INSERT ...", {}, Exception("simulated batch failure"))
 
     monkeypatch.setattr(ci, "write_product", flaky_write)
+    monkeypatch.setattr(ci, "write_batch", refused_batch)  # the batch fails: written one by one
     report = _import(db_url)
     assert report.products_created == 5
     refused = [r for r in report.rejected if r.handle == "urban-zip-hoodie" and "database refused" in r.reason]
@@ -190,6 +205,7 @@ def test_custom_yaml_mapping(db_url: str) -> None:
     report = _import(db_url, CUSTOM_CSV, mapping)
     assert {r.line: r.reason for r in report.rejected} == {
         5: "missing title", 6: "price 'zwölf' is not a number"}
+    assert report.currencies_seen == {}  # the file's currency column says EUR; no symbols in the cells
     assert (report.products_created, report.variants_created) == (2, 3)
     with session_scope(db_url) as s:
         softshell = s.scalar(select(Product).where(Product.handle == "P-101"))
@@ -218,11 +234,15 @@ def test_import_catalog_takes_plain_dict_rows(sqlite_session: Session) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "not a UTF-8 text file"),
-        ("Handle,Title,Variant Price\ncafe,Caf\u00e9 Mug,9.99\n".encode("latin-1"), "not a UTF-8 text file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
+        (b"\x89PNG\r\n\x1a\n", "not a UTF-8 text file"),
+        ("Handle,Titl\u00e9,Variant Price\ncafe,Cafe Mug,9.99\n".encode("latin-1"), "not a UTF-8 text file"),
+        ("Handle,Title,Variant Price\n".encode("utf-16"), "UTF-16"),
         (b"Handle,Title,Variant Price\nmug,Mug\x00,9.99\n", "binary"),
         (b"", "empty"),
+        (b"\n\n  \n", "empty"),
         (b"Handle,Name,Variant Price\nmug,Mug,9.99\n", "no title column"),
+        (b"Handle,Title,Title,Variant Price\nmug,Mug,Mug,9.99\n", "duplicate column"),
     ],
 )
 def test_unusable_files_give_a_clear_error(sqlite_session: Session, tmp_path: Path, content: bytes,
@@ -243,8 +263,18 @@ def test_utf8_bom_is_accepted(sqlite_session: Session, tmp_path: Path) -> None:
 
 
 def test_mapping_errors(tmp_path: Path) -> None:
-    with pytest.raises(CatalogImportError, match="unknown mapping"):
+    with pytest.raises(CatalogImportError, match="unknown mapping .*marketplace, shopify"):
         load_mapping("woocommerce")
+    with pytest.raises(CatalogImportError, match="not found"):
+        load_mapping("../../etc/passwd.yml")
+    for body, problem in (("title: name\nprice: p\nencoding: utf-16\n", "encoding"),
+                          ("title: name\nprice: p\nmissing_stock: lots\n", "missing_stock"),
+                          ("title: name\nprice: p\nbrand_min_products: 1\n", "brand_min_products"),
+                          ("- title\n- price\n", "must be a YAML mapping")):
+        path = tmp_path / "m.yml"
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(CatalogImportError, match=problem):
+            load_mapping(path)
     with pytest.raises(CatalogImportError, match="not found"):
         load_mapping(tmp_path / "nope.yml")
     bad = tmp_path / "bad.yml"
@@ -254,34 +284,66 @@ def test_mapping_errors(tmp_path: Path) -> None:
     assert load_mapping("Shopify") is SHOPIFY
 
 
-def test_money_and_html_helpers() -> None:
-    assert parse_money("129.95") == 12995
-    assert parse_money("$1,299.00") == 129900
-    assert parse_money("29,95") == 2995
-    assert parse_money("12") == 1200
-    assert parse_money("0.125") == 13
-    assert parse_money("abc") is None and parse_money("1.2.3") is None
+def test_unusable_paths_give_a_clear_error(sqlite_session: Session, tmp_path: Path) -> None:
+    with pytest.raises(CatalogImportError, match="file not found"):
+        import_csv_file(sqlite_session, path=tmp_path / "nope.csv", mapping=SHOPIFY, now=NOW)
+    with pytest.raises(CatalogImportError, match="is a folder"):
+        import_csv_file(sqlite_session, path=tmp_path, mapping=SHOPIFY, now=NOW)
+
+
+def test_a_latin1_row_is_rejected_and_the_others_imported(sqlite_session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"Handle,Title,Variant Price\nmug,Mug,9.99\ncafe,Caf\xe9 Mug,9.99\ncup,Cup,4.50\n")
+    report = import_csv_file(sqlite_session, path=path, mapping=SHOPIFY, now=NOW)
+    assert report.products_created == 2
+    assert [(r.line, r.kind) for r in report.rejected] == [(3, "not valid UTF-8 text")]
+    assert "byte 0xe9" in report.rejected[0].reason and "CSV UTF-8" in report.rejected[0].reason
+    # the same file declared as cp1252 in the mapping imports all three
+    cp1252 = SHOPIFY.model_copy(update={"encoding": "cp1252"})
+    again = import_csv_file(sqlite_session, path=path, mapping=cp1252, now=NOW)
+    assert again.rejected_count == 0 and again.products_created == 1
+    assert sqlite_session.scalar(select(Product.title).where(Product.handle == "cafe")) == "Café Mug"
+
+
+def test_html_helper() -> None:
     assert strip_html("<p>A &amp; B</p><ul><li>one</li><li>two</li></ul>") == "A & B\none\ntwo"
+
+
+def test_cli_refuses_bad_arguments_saying_what_is_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'args.db'}"
+    for args, words in ((["--missing-stock", "plenty"], "'unknown', 'zero' or a whole number"),
+                        (["--mapping", "nope"], "unknown mapping 'nope'"),
+                        (["--currency", "rupees"], "3-letter ISO 4217 code")):
+        try:
+            status = catalog_commands.main(["import", str(SHOPIFY_CSV), "--url", url, "--no-progress", *args])
+        except SystemExit as exc:  # argparse's own refusal
+            status = int(exc.code or 0)
+        assert status == 2 and words in capsys.readouterr().err, args
 
 
 def test_cli_prints_the_report(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     csv_copy = tmp_path / "products.csv"
     shutil.copy(SHOPIFY_CSV, csv_copy)
-    run = subprocess.run([sys.executable, "-m", "tools", "catalog", "import", str(csv_copy), "--url", url],
+    run = subprocess.run([sys.executable, "-m", "apps.cli", "catalog", "import", str(csv_copy), "--url", url],
                          cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
     assert run.returncode == 1, run.stderr  # imported, but some rows were rejected
     assert "products: 6 created, 0 updated" in run.stdout
     for line, reason in EXPECTED_REJECTIONS.items():
         assert f"line {line} " in run.stdout and reason in run.stdout
 
-    custom = subprocess.run([sys.executable, "-m", "tools", "catalog", "import", str(CUSTOM_CSV), "--url", url,
-                             "--mapping", str(CUSTOM_MAPPING)], cwd=REPO, capture_output=True, text=True, check=False,
-                            timeout=120)
+    custom = subprocess.run([sys.executable, "-m", "apps.cli", "catalog", "import", str(CUSTOM_CSV), "--url", url,
+                             "--mapping", str(CUSTOM_MAPPING), "--no-progress"], cwd=REPO, capture_output=True,
+                            text=True, check=False, timeout=120)
     assert custom.returncode == 1 and "products: 2 created" in custom.stdout
 
     binary = tmp_path / "image.csv"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
-    bad = subprocess.run([sys.executable, "-m", "tools", "catalog", "import", str(binary), "--url", url],
+    bad = subprocess.run([sys.executable, "-m", "apps.cli", "catalog", "import", str(binary), "--url", url],
                          cwd=REPO, capture_output=True, text=True, check=False, timeout=120)
-    assert bad.returncode == 2 and "not a UTF-8 text file" in bad.stderr
+    assert bad.returncode == 2 and "looks like a binary file" in bad.stderr
+
+    # the old entry point is gone, not half-working
+    old = subprocess.run([sys.executable, "-m", "tools", "catalog", "import", str(csv_copy)], cwd=REPO,
+                         capture_output=True, text=True, check=False, timeout=120)
+    assert old.returncode == 2 and "invalid choice: 'catalog'" in old.stderr

@@ -1,7 +1,8 @@
 """Hard constraints, applied exactly in the shop database, never by vector similarity.
 
 The same rules as :class:`shop.services.search.sql.SqlProductSearch`: a product matches
-when it is active, has at least one variant in stock (of the asked size and/or colour,
+when it is active, has at least one variant in stock (stock above 0 or unknown, see
+``ProductVariant.in_stock``; of the asked size and/or colour,
 compared case-insensitively, when given), is in the category (slug or name, forgivingly:
 "jacket", "sleeping bag", "jakets" name theirs, see
 :func:`~shop.services.search.categories.resolve_category_forgiving`) and brand (slug or name), is for
@@ -54,7 +55,7 @@ def _clauses(session: Session, query: SearchQuery, *, scan: bool) -> list[Any] |
     # given ids, or scanning a category or brand, the products side is narrow: look at
     # each product's variants (EXISTS). Scanning the catalog for a size or colour,
     # start from the variant index (IN): 10-20x cheaper at 100k products.
-    variant = [ProductVariant.stock > 0]
+    variant: list[Any] = [ProductVariant.in_stock]
     if query.size:
         variant.append(func.lower(ProductVariant.size) == query.size.lower())
     if query.colour:

@@ -44,7 +44,7 @@ class SqlProductSearch:
             stmt = stmt.where(Product.price_cents >= query.price_min_cents)
         if query.price_max_cents is not None:
             stmt = stmt.where(Product.price_cents <= query.price_max_cents)
-        variant_filters = [ProductVariant.product_id == Product.id, ProductVariant.stock > 0]
+        variant_filters = [ProductVariant.product_id == Product.id, ProductVariant.in_stock]
         if query.size:
             variant_filters.append(ProductVariant.size.ilike(query.size))
         if query.colour:

@@ -1,18 +1,25 @@
 """Column mappings of the catalog importer: which CSV column holds each of our fields.
 
-The built-in :data:`SHOPIFY` mapping reads Shopify's product export; a YAML file can
-describe any other layout (see :meth:`ColumnMapping.from_yaml`). :func:`load_mapping`
-finds either by name or path.
+The built-in :data:`SHOPIFY` mapping reads Shopify's product export and the built-in
+YAML mappings in ``shop/importing/mappings/`` (``marketplace``: a marketplace listing
+export with no stock or brand column) are found by name; a YAML file can describe any
+other layout (see :meth:`ColumnMapping.from_yaml`). :func:`load_mapping` finds either by
+name or path.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from shop.importing.missing_stock import parse_missing_stock
 
 Columns = str | list[str] | None
+MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
+ENCODINGS = ("utf-8", "cp1252", "latin-1", "iso-8859-15")
 
 
 class CatalogImportError(Exception):
@@ -49,6 +56,20 @@ class ColumnMapping(BaseModel):
     ``status`` values in ``inactive_statuses`` import the product as inactive.
     ``weight_grams`` goes into ``attributes["weight_g"]``. ``delimiter``: CSV field
     separator (default ``","``). ``list_separator`` splits ``tags``.
+
+    ``price`` may list several columns (``[discount_price, actual_price]``): the first
+    non-empty one is the price; ``compare_at_price`` is the "was" price, kept only when
+    it is higher. ``rating_avg`` (0-5) and ``rating_count`` fill the product's rating;
+    ``url`` (the product's page elsewhere) goes into ``attributes["url"]``.
+    ``use_case_tags`` / ``style_tags``: tags that name what a product is for ("hiking")
+    or its style ("technical"); matching tags go into ``attributes["use_cases"]`` and
+    ``attributes["style"]``, which search filters and answers read. ``brand_from_title``:
+    take the brand from the first word(s) of the title when there is no brand cell
+    (the rule is :mod:`shop.importing.title_brands`); ``brand_min_products``: how many
+    titles must share the prefix. ``missing_stock``: a variant's stock when the file has
+    no stock value for it (``unknown``, ``zero`` or a whole number, see
+    :mod:`shop.importing.missing_stock`). ``encoding``: the file's text encoding
+    (``utf-8`` unless the file was saved as ``cp1252``/``latin-1``/``iso-8859-15``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -77,9 +98,18 @@ class ColumnMapping(BaseModel):
     currency: Columns = None
     status: Columns = None
     inactive_statuses: list[str] = ["draft", "archived", "inactive", "false", "no"]
+    rating_avg: Columns = None
+    rating_count: Columns = None
+    url: Columns = None
+    use_case_tags: list[str] = []
+    style_tags: list[str] = []
+    brand_from_title: bool = False
+    brand_min_products: int = Field(default=3, ge=2, le=1000)
+    missing_stock: str = "unknown"
     group_rows_by_handle: bool = True
     delimiter: str = ","
     list_separator: str = ","
+    encoding: str = "utf-8"
 
     @field_validator("title", "price")
     @classmethod
@@ -94,6 +124,22 @@ class ColumnMapping(BaseModel):
         if len(value) != 1:
             raise ValueError("the delimiter must be one character")
         return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        normal = value.strip().lower().replace("_", "-")
+        normal = {"utf8": "utf-8", "windows-1252": "cp1252", "latin1": "latin-1", "iso-8859-1": "latin-1"}.get(
+            normal, normal)
+        if normal not in ENCODINGS:
+            raise ValueError(f"encoding '{value}' is not one of {', '.join(ENCODINGS)}")
+        return normal
+
+    @field_validator("missing_stock")
+    @classmethod
+    def _stock_default(cls, value: str) -> str:
+        parse_missing_stock(value)
+        return value.strip().lower()
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ColumnMapping:
@@ -157,14 +203,22 @@ SHOPIFY = ColumnMapping(
 BUILTIN_MAPPINGS: dict[str, ColumnMapping] = {"shopify": SHOPIFY}
 
 
+def builtin_names() -> list[str]:
+    """Names of the built-in mappings: :data:`BUILTIN_MAPPINGS` and the YAML files in ``mappings/``."""
+    return sorted({*BUILTIN_MAPPINGS, *(p.stem for p in MAPPINGS_DIR.glob("*.yml"))})
+
+
 def load_mapping(name_or_path: str | Path) -> ColumnMapping:
-    """A built-in mapping by name (``"shopify"``) or a mapping read from a YAML file."""
+    """A built-in mapping by name (``"shopify"``, ``"marketplace"``) or a mapping read
+    from a YAML file."""
     key = str(name_or_path).strip().lower()
     if key in BUILTIN_MAPPINGS:
         return BUILTIN_MAPPINGS[key]
+    if re.fullmatch(r"[a-z0-9_-]+", key) and (MAPPINGS_DIR / f"{key}.yml").is_file():
+        return ColumnMapping.from_yaml(MAPPINGS_DIR / f"{key}.yml")
     path = Path(name_or_path)
     if path.suffix.lower() not in (".yml", ".yaml") and not path.exists():
-        known = ", ".join(sorted(BUILTIN_MAPPINGS))
+        known = ", ".join(builtin_names())
         raise CatalogImportError(f"unknown mapping '{name_or_path}': use one of {known} or a .yml file")
     return ColumnMapping.from_yaml(path)
 

@@ -1,22 +1,22 @@
-"""Cell values of catalog CSV rows: the importer's limits, and parsing of prices, whole
-numbers, HTML descriptions, slugs and gender words."""
+"""Cell values of catalog CSV rows: the importer's limits, and parsing of numbers, HTML
+descriptions, slugs, links and gender words; checks for cells no shop means to import
+(spreadsheet formulas, bytes that are not text). Prices are :mod:`shop.importing.prices`."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from html.parser import HTMLParser
 from typing import Any
 
-MAX_PRICE_CENTS = 1_000_000_00
+MAX_PRICE_CENTS = 10_000_000_00  # 10 million in any currency; the column is a 32-bit integer
 MAX_STOCK = 10_000_000
+MAX_CELL_CHARS = 100_000  # a longer cell rejects its row (descriptions included)
 # lengths of the database columns the importer writes
 MAX_LEN = {"handle": 200, "title": 300, "sku": 80, "product_sku": 64, "size": 40, "colour": 40,
-           "image_url": 500, "name": 120}
-
-
+           "image_url": 500, "name": 120, "url": 500}
 
 class _TextExtractor(HTMLParser):
     BLOCK = frozenset({"p", "br", "div", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -71,24 +71,19 @@ def fit_length(value: str, limit: int) -> str:
     return f"{value[:limit - 9]}-{digest}"
 
 
-_MONEY_CHARS = re.compile(r"[\s$€£¥]|USD|EUR|GBP|CAD|AUD", re.IGNORECASE)
-
-
-def parse_money(raw: str) -> int | None:
-    """Cents from a price like ``"129.95"``, ``"$1,299.00"`` or ``"129,95"``; ``None`` if
-    it is not a number. Rounds half up to whole cents."""
-    text = _MONEY_CHARS.sub("", raw)
+def parse_decimal(raw: str) -> Decimal | None:
+    """A plain number like ``"450"``, ``"1,200.5"`` or ``"4,5"`` (a decimal comma); ``None`` otherwise."""
+    text = raw.strip().replace(" ", "")
     if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
         text = text.replace(",", "")
-    elif re.fullmatch(r"-?\d+,\d{1,2}", text):
+    elif re.fullmatch(r"-?\d+,\d+", text):
         text = text.replace(",", ".")
     if not re.fullmatch(r"-?\d+(\.\d*)?|-?\.\d+", text):
         return None
     try:
-        amount = Decimal(text)
+        return Decimal(text)
     except InvalidOperation:
         return None
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def parse_int(raw: str) -> int | None:
@@ -131,3 +126,34 @@ def guess_gender(explicit: str, title: str, tags: list[str]) -> str:
         return "women"
     return "unisex"
 
+
+
+# A cell a spreadsheet would run as a formula when the catalog is exported and opened
+# again: "=...", "@SUM(...)", "+cmd|..." / "-cmd|..." (DDE), "+HYPERLINK(...)". A leading
+# "-" or "+" before ordinary words ("- waterproof") or digits ("-5") is not one.
+_FORMULA = re.compile(r"^[\s]*(=|[@+\-]\s*[A-Za-z_][\w.]*\s*[(|!])")
+
+
+def looks_like_formula(value: str) -> bool:
+    """Whether ``value`` would run as a spreadsheet formula (see ``_FORMULA``)."""
+    return bool(_FORMULA.match(value))
+
+
+def undecodable_byte(value: str) -> int | None:
+    """The first byte of ``value`` that was not valid text when the file was decoded
+    (kept as a lone surrogate by ``errors="surrogateescape"``), else ``None``."""
+    for ch in value:
+        if "\udc80" <= ch <= "\udcff":
+            return ord(ch) - 0xDC00
+    return None
+
+
+def web_link(value: str) -> str | None:
+    """``value`` when it is an http(s) URL (or a site path like ``/p/1``) without spaces
+    or quotes, else ``None`` (``javascript:`` and ``data:`` links are never kept)."""
+    text = value.strip()
+    if len(text) > MAX_LEN["url"] or re.search(r"[\s\"'<>\\]", text):
+        return None
+    if re.match(r"https?://[^/\s]+", text, re.IGNORECASE) or re.match(r"/(?!/)", text):
+        return text
+    return None

@@ -1,1 +1,0 @@
-"""Importers of the files shops have (catalog CSV exports)."""

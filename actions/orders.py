@@ -10,6 +10,10 @@ Wrong pairs also count across conversations, per e-mail address and per order nu
 once either is used up the pair is not looked up at all and the shopper is offered a
 person. A verification lasts ``Settings.order_verify_ttl_s`` seconds
 (``ORDER_VERIFIED`` = ``"number|email|<expiry>"``); after that the email is asked again.
+
+Orders that live on the shop's commerce platform (Shopify, WooCommerce) are changed
+there first (``actions.runtime.call_write_back``); when it can't be reached the
+shopper hears :data:`PLATFORM_UNAVAILABLE` and nothing was changed.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slots as S
-from actions.runtime import ServiceUnavailable, call_service
+from actions.runtime import ServiceUnavailable, call_service, call_write_back
 from shop.services import orders as order_service
 from shop.services import returns as return_service
 from shop.services.interactions import utc_now
@@ -42,8 +46,14 @@ BLOCKED_WHY = {
     "delivered": "it has already been delivered",
     "cancelled": "it's already cancelled",
     "already_cancelled": "it's already cancelled",
+    "refused": "the shop's order system doesn't allow that change now",
+    "invalid": "the shop's order system didn't accept that address; please check it and send it again",
 }
 
+
+#: said when the order lives on the shop's commerce platform (Shopify, WooCommerce) and that
+#: platform could not be reached (or is not configured): the change was not made anywhere
+PLATFORM_UNAVAILABLE = return_service.PLATFORM_MESSAGES["platform_unavailable"]
 
 EXPIRED = ("For your security I check orders again after a while. Please ask once more and give me "
            "the email address on the order.")
@@ -333,9 +343,13 @@ class ActionCancelOrder(Action):
             dispatcher.utter_message(response="utter_cancel_kept", order_number=pair[0])
             return _reset_order_goal_slots()
         try:
-            result = await call_service(order_service.cancel_order, order_number=pair[0], email=pair[1], now=utc_now())
+            result = await call_write_back(order_service.cancel_order, order_number=pair[0], email=pair[1],
+                                           now=utc_now())
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
+            return _reset_order_goal_slots()
+        if result.reason == "platform_unavailable":
+            dispatcher.utter_message(text=PLATFORM_UNAVAILABLE)
             return _reset_order_goal_slots()
         if result.ok:
             dispatcher.utter_message(response="utter_order_cancelled", order_number=pair[0], refund=result.detail)
@@ -362,12 +376,14 @@ class ActionChangeAddress(Action):
             dispatcher.utter_message(text=address)
             return _reset_order_goal_slots()
         try:
-            result = await call_service(order_service.change_shipping_address, order_number=pair[0],
-                                        email=pair[1], address=address, now=utc_now())
+            result = await call_write_back(order_service.change_shipping_address, order_number=pair[0],
+                                           email=pair[1], address=address, now=utc_now())
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return _reset_order_goal_slots()
-        if result.ok:
+        if result.reason == "platform_unavailable":
+            dispatcher.utter_message(text=PLATFORM_UNAVAILABLE)
+        elif result.ok:
             dispatcher.utter_message(response="utter_address_changed", order_number=pair[0], address=result.detail)
         else:
             dispatcher.utter_message(response="utter_cannot_change_address", order_number=pair[0],
@@ -393,14 +409,16 @@ class ActionSubmitReturn(Action):
             dispatcher.utter_message(response="utter_return_incomplete")
             return _reset_order_goal_slots()
         try:
-            result = await call_service(return_service.request_return, order_number=pair[0], email=pair[1],
-                                        order_item_id=int(item), reason=str(reason), now=utc_now())
+            result = await call_write_back(return_service.request_return, order_number=pair[0], email=pair[1],
+                                           order_item_id=int(item), reason=str(reason), now=utc_now())
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return _reset_order_goal_slots()
         if result.ok:
             dispatcher.utter_message(response="utter_return_created", rma_number=result.rma_number,
                                      refund=result.refund)
+        elif result.reason in ("platform_unavailable", "not_supported", "refused"):
+            dispatcher.utter_message(text=result.message or PLATFORM_UNAVAILABLE)
         else:
             dispatcher.utter_message(text=result.message)
             dispatcher.utter_message(response="utter_return_policy_pointer")

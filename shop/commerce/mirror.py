@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shop.commerce.records import (
@@ -131,6 +131,10 @@ def upsert_product(session: Session, *, source: str, record: ProductRecord, now:
         session.flush()
         changed = True
     else:
+        attributes = {key: value for key, value in (product.attributes or {}).items() if key != "tags"}
+        if record.tags:
+            attributes["tags"] = list(record.tags)
+        values["attributes"] = attributes
         for key, value in values.items():
             if getattr(product, key) != value:
                 setattr(product, key, value)
@@ -185,7 +189,7 @@ def set_variant_stock(session: Session, *, source: str, variant_external_id: str
         .where(Product.external_source == source, ProductVariant.external_id == variant_external_id))
     if variant is None or variant.stock == stock:
         return None
-    variant.stock = stock  # type: ignore[assignment]  # NULL: not tracked (nullable since 0008)
+    variant.stock = stock  # None: not tracked by the platform
     product = session.get(Product, variant.product_id)
     if product is not None:
         product.updated_at = now
@@ -263,6 +267,11 @@ def upsert_order(session: Session, *, source: str, record: OrderRecord, now: dat
         "ship_country": (address.country if address else "")[:2].upper(),
     }
     new = order is None
+    if order is not None and record.updated_at is not None:
+        newest = session.scalar(select(func.max(OrderStatusEvent.at)).where(
+            OrderStatusEvent.order_id == order.id, OrderStatusEvent.note == f"from {source}"))
+        if newest is not None and record.updated_at < newest:
+            return changes  # a late delivery of an older state: what we have is newer
     if order is None:
         number = _unique_value(session, Order.number, record.number.lstrip("#")[:32],
                                f"{source[:2]}{record.external_id}"[:32])
@@ -314,6 +323,8 @@ def _upsert_lines(session: Session, *, source: str, order: Order,
             added.append(item)
         else:
             for key, value in values.items():
+                if value is None and key in ("size", "colour", "product_id", "variant_id"):
+                    continue  # a webhook's line may know less than the sync did: keep what we have
                 setattr(item, key, value)
     session.flush()
     session.expire(order, ["items"])

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from shop.commerce.platform import CommercePlatform
+from shop.commerce.write_back import shipping_address, write_order_change
 from shop.db.engine import rows_changed
 from shop.db.schema import Order, OrderItem, OrderStatusEvent, ProductVariant, Return
 from shop.services.money import format_money
@@ -173,7 +175,10 @@ def lookup_order(session: Session, *, order_number: str, email: str) -> OrderSum
 @dataclass(frozen=True)
 class ChangeResult:
     """Outcome of a cancel or address change. ``reason`` is one of ``"ok"``,
-    ``"not_found"``, ``"already_shipped"``, ``"already_cancelled"``, ``"delivered"``."""
+    ``"not_found"``, ``"already_shipped"``, ``"already_cancelled"``, ``"delivered"``;
+    for an order on a commerce platform also ``"platform_unavailable"`` (not reachable
+    or not configured: nothing changed) and ``"refused"`` (the platform said no for
+    another reason)."""
 
     ok: bool
     reason: str
@@ -189,15 +194,28 @@ def _blocked_reason(order: Order) -> str:
     return "already_shipped"
 
 
-def cancel_order(session: Session, *, order_number: str, email: str, now: datetime) -> ChangeResult:
+def cancel_order(session: Session, *, order_number: str, email: str, now: datetime,
+                 platform: CommercePlatform | None = None) -> ChangeResult:
     """Cancel a verified order that has not shipped, record the status change and put
     the items back in stock. Safe against a concurrent status change: the update only
-    applies while the order is still cancellable."""
+    applies while the order is still cancellable.
+
+    An order on a commerce platform (``external_source``) is cancelled there first,
+    through ``platform`` (which restocks), and mirrored as the platform returns it
+    (``shop.commerce.write_back``)."""
     order = verify_order(session, order_number=order_number, email=email)
     if order is None:
         return ChangeResult(False, "not_found")
     if order.status not in CANCELLABLE:
         return ChangeResult(False, _blocked_reason(order), order.number)
+    if order.external_source is not None:
+        written = write_order_change(session, order=order, platform=platform, now=now, what="cancel",
+                                     change=lambda target, ext: target.cancel_order(external_id=ext,
+                                                                                    reason="customer"))
+        if written.order is None:
+            return ChangeResult(False, written.reason, order.number)
+        return ChangeResult(True, "ok", order.number,
+                            detail=format_money(written.order.total_cents, written.order.currency))
     updated = rows_changed(session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status.in_(CANCELLABLE))
@@ -212,7 +230,7 @@ def cancel_order(session: Session, *, order_number: str, email: str, now: dateti
         if item.variant_id is not None:
             session.execute(
                 update(ProductVariant)
-                .where(ProductVariant.id == item.variant_id)
+                .where(ProductVariant.id == item.variant_id, ProductVariant.stock.is_not(None))  # unknown stays unknown
                 .values(stock=ProductVariant.stock + item.quantity)
             )
     session.flush()
@@ -221,14 +239,28 @@ def cancel_order(session: Session, *, order_number: str, email: str, now: dateti
 
 
 def change_shipping_address(
-    session: Session, *, order_number: str, email: str, address: Address, now: datetime
+    session: Session, *, order_number: str, email: str, address: Address, now: datetime,
+    platform: CommercePlatform | None = None,
 ) -> ChangeResult:
-    """Point a verified, not yet shipped order at a new address and record it."""
+    """Point a verified, not yet shipped order at a new address and record it (on the
+    order's commerce platform first, through ``platform``, as :func:`cancel_order`)."""
     order = verify_order(session, order_number=order_number, email=email)
     if order is None:
         return ChangeResult(False, "not_found")
     if order.status not in ADDRESS_CHANGEABLE:
         return ChangeResult(False, _blocked_reason(order), order.number)
+    if order.external_source is not None:
+        new = shipping_address(order, line1=address.line1, line2=address.line2, city=address.city,
+                               postcode=address.postcode, country=address.country)
+        written = write_order_change(
+            session, order=order, platform=platform, now=now, what="address change",
+            change=lambda target, ext: target.change_shipping_address(external_id=ext, address=new))
+        if not written.ok:
+            return ChangeResult(False, written.reason, order.number)
+        session.add(OrderStatusEvent(order_id=order.id, status=order.status, at=now,
+                                     note="shipping address changed by customer in chat"))
+        session.flush()
+        return ChangeResult(True, "ok", order.number, detail=address.one_line())
     order.ship_line1 = address.line1
     order.ship_line2 = address.line2
     order.ship_city = address.city

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shop.commerce.platform import CommercePlatform
+from shop.commerce.write_back import PLATFORM_UNAVAILABLE, write_return
 from shop.db.schema import Category, Order, OrderItem, Product, Return
 from shop.services.money import format_money
 from shop.services.orders import verify_order
@@ -23,6 +25,15 @@ from shop.services.text_parse import parse_ordinal
 
 RETURN_REASONS = ("too small", "too big", "not as described", "arrived damaged", "changed my mind", "other")
 MAX_REASON_CHARS = 300
+#: what the shopper reads when an order's commerce platform refuses or can't take a return
+PLATFORM_MESSAGES = {
+    "not_supported": "I can't open a return for this order in chat. A person from our team can do it for you: "
+                     "just ask for one.",
+    "refused": "The shop's order system didn't accept this return, so nothing was opened. A person from our "
+               "team can look at it with you: just ask for one.",
+    PLATFORM_UNAVAILABLE: "I couldn't reach the shop's order system just now, so nothing was changed. Please "
+                          "try again in a few minutes, or I can connect you with a person.",
+}
 
 
 @dataclass(frozen=True)
@@ -135,7 +146,8 @@ def normalise_reason(text: str | None) -> str | None:
 @dataclass(frozen=True)
 class ReturnResult:
     """Outcome of :func:`request_return`; ``reason`` as in :class:`ItemEligibility`
-    plus ``"not_found"``."""
+    plus ``"not_found"``, and for an order on a commerce platform ``"not_supported"``,
+    ``"refused"`` and ``"platform_unavailable"`` (nothing changed)."""
 
     ok: bool
     reason: str
@@ -145,9 +157,15 @@ class ReturnResult:
 
 
 def request_return(
-    session: Session, *, order_number: str, email: str, order_item_id: int, reason: str, now: datetime
+    session: Session, *, order_number: str, email: str, order_item_id: int, reason: str, now: datetime,
+    platform: CommercePlatform | None = None,
 ) -> ReturnResult:
-    """Open a return for one item of a verified order, if the policy allows it now."""
+    """Open a return for one item of a verified order, if the policy allows it now.
+
+    An order on a commerce platform (``external_source``) gets its return opened there
+    first, through ``platform``, and mirrored as the platform returns it
+    (``shop.commerce.write_back``); nothing is written locally when it refuses or
+    can't be reached."""
     order = verify_order(session, order_number=order_number, email=email)
     if order is None:
         return ReturnResult(False, "not_found", "I couldn't find that order.")
@@ -159,6 +177,9 @@ def request_return(
         return ReturnResult(False, elig.reason, elig.message)
     item = next(i for i in order.items if i.id == order_item_id)
     refund_cents = item.unit_price_cents * item.quantity
+    if order.external_source is not None:
+        return _request_on_platform(session, order=order, item=item, reason=reason[:MAX_REASON_CHARS],
+                                    refund_cents=refund_cents, platform=platform, now=now)
     ret = Return(
         rma_number=f"PENDING-{uuid.uuid4().hex[:20]}", order_id=order.id, order_item_id=item.id,
         customer_id=order.customer_id,
@@ -170,3 +191,22 @@ def request_return(
     ret.rma_number = f"RMA-{ret.id:06d}"
     session.flush()
     return ReturnResult(True, "ok", rma_number=ret.rma_number, refund=format_money(refund_cents, order.currency))
+
+
+def _request_on_platform(session: Session, *, order: Order, item: OrderItem, reason: str, refund_cents: int,
+                         platform: CommercePlatform | None, now: datetime) -> ReturnResult:
+    written = write_return(session, order=order, line_external_id=item.external_id, quantity=item.quantity,
+                           reason=reason, platform=platform, now=now)
+    if not written.ok or written.ret is None:
+        message = PLATFORM_MESSAGES.get(written.reason)
+        if message is None:  # a refusal in the shop's own words (outside_window, ...)
+            message = next((e.message for e in item_eligibility(session, order=order, now=now)
+                            if e.item_id == item.id and e.message), PLATFORM_MESSAGES["refused"])
+        return ReturnResult(False, written.reason, message)
+    ret = session.get(Return, written.return_id) if written.return_id is not None else None
+    if ret is not None:
+        ret.reason = reason
+        session.flush()
+    rma = ret.rma_number if ret is not None else written.ret.external_id
+    refund = written.ret.refund_cents or refund_cents
+    return ReturnResult(True, "ok", rma_number=rma, refund=format_money(refund, order.currency))

@@ -38,7 +38,8 @@ ALWAYS_OPEN = {"timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "s
 def _clear_caches() -> None:
     if runtime._pool.cache_info().currsize:
         runtime._pool().shutdown(wait=True)
-    for cached in (get_settings, runtime._pool, get_llm_runner, load_config, get_model_holder, get_limiter):
+    for cached in (get_settings, runtime._pool, get_llm_runner, load_config, get_model_holder, get_limiter,
+                   runtime.commerce_platform):
         cached.cache_clear()
 
 

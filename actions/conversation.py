@@ -25,6 +25,7 @@ from shop.services import product_answers
 from shop.services.fallback import PRODUCT_QUESTION_INTENT, ProductReading, product_reading
 from shop.services.intent_judge import judge_intent
 from shop.services.llm import get_llm_runner
+from shop.services.llm_voice import get_shop_voice
 from shop.services.policies import faq_answer, get_policy
 from shop.services.policy_questions import asks_about_policy, policy_topics, unknown_policy_buttons
 from shop.services.promotions import sale_products
@@ -204,7 +205,7 @@ async def _personal_offer(dispatcher: CollectingDispatcher, customer_id: int) ->
         return False
     if offer.facts is None:
         return False
-    message = await promo_message(offer.facts, runner=get_llm_runner())
+    message = await promo_message(offer.facts, runner=get_llm_runner(), voice=get_shop_voice())
     dispatcher.utter_message(text=message.text)
     dispatcher.utter_message(json_message={
         "type": "promo_code", "code": offer.facts.code, "discount": offer.facts.terms.discount,

@@ -36,7 +36,9 @@ from sqlalchemy.orm import Session
 
 from models.llm import prompts
 from models.llm.checked import Checked, generate_checked
+from models.llm.prompts import GENERIC_VOICE
 from models.llm.runner import LLMRunner
+from models.llm.shop_voice import ShopVoice
 from models.llm.verify import unsupported
 from models.recsys.serving import ModelHolder
 from shop.assist.panel import CustomerPanel, customer_panel
@@ -242,17 +244,18 @@ def template_summary(*, transcript: Sequence[Mapping[str, Any]], panel: Customer
 
 
 async def summarize(*, transcript: Sequence[Mapping[str, Any]], panel: CustomerPanel,
-                    runner: LLMRunner | None) -> Summary:
+                    runner: LLMRunner | None, voice: ShopVoice = GENERIC_VOICE) -> Summary:
     """A :class:`Summary` of the conversation for the agent taking over: the LLM's
     (verified against the panel and the transcript, one retry) or
-    :func:`template_summary`. Never raises for model trouble."""
+    :func:`template_summary`; ``voice``: the shop the agent works for. Never raises for
+    model trouble."""
     said = transcript_text(transcript)
     if runner is None or not said:
         return Summary(template_summary(transcript=transcript, panel=panel), "template")
     facts = panel.as_facts(internal=True, mentioned=said)
     prompt = prompts.AGENT_SUMMARY
     checked = await generate_checked(
-        runner, prompt, prompts.messages(prompt, facts=facts, transcript=said),
+        runner, prompt, prompts.messages(prompt, voice=voice, facts=facts, transcript=said),
         lambda text: check_summary(text, facts=facts, transcript=said), unknown_ok=False,
         max_tokens=SUMMARY_TOKENS,
     )
@@ -328,7 +331,7 @@ def template_suggestions(*, transcript: Sequence[Mapping[str, Any]], panel: Cust
 
 async def suggest_replies(*, transcript: Sequence[Mapping[str, Any]], panel: CustomerPanel,
                           runner: LLMRunner | None, count: int = 3, policies: str = "",
-                          budget_s: float | None = None) -> list[Suggestion]:
+                          budget_s: float | None = None, voice: ShopVoice = GENERIC_VOICE) -> list[Suggestion]:
     """``count`` (default 3) suggested replies to the shopper's latest message.
 
     Each is an LLM draft (one call per draft, each with its own angle: answer, empathy
@@ -339,6 +342,7 @@ async def suggest_replies(*, transcript: Sequence[Mapping[str, Any]], panel: Cus
     policies the latest message touches (:func:`shop.services.grounded.policy_facts`;
     :func:`load_context` reads them). ``budget_s``: stop asking the model once this
     many seconds have passed (``None``: no limit beyond the runner's timeout per call).
+    ``voice``: the shop the agent works for (its name and description may be echoed).
     Never raises for model trouble.
     """
     handoff_id = panel.handoff.get("id")
@@ -355,8 +359,10 @@ async def suggest_replies(*, transcript: Sequence[Mapping[str, Any]], panel: Cus
         if model_ok and (budget_s is None or time.monotonic() - started < budget_s):
             checked = await generate_checked(
                 runner, prompt,  # type: ignore[arg-type]  # runner is set when model_ok
-                prompts.messages(prompt, facts=facts, transcript=said, question=latest, angle=ANGLES[i % len(ANGLES)]),
-                lambda text: check_draft(text, facts=facts, transcript=said), unknown_ok=False,
+                prompts.messages(prompt, voice=voice, facts=facts, transcript=said, question=latest,
+                                 angle=ANGLES[i % len(ANGLES)]),
+                lambda text: check_draft(text, facts=facts, transcript="\n".join([said, *voice.given_words()])),
+                unknown_ok=False,
                 max_tokens=DRAFT_TOKENS,
             )
             problems = checked.problems

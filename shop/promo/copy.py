@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from models.llm import prompts
 from models.llm.checked import generate_checked, leaks_prompt
+from models.llm.prompts import GENERIC_VOICE
 from models.llm.runner import LLMRunner
+from models.llm.shop_voice import ShopVoice
 from models.llm.verify import required_missing, unsupported
 from shop.db.schema import Customer, Offer, Order, OrderItem, Product
 from shop.promo.offers import Terms, applies_to, discount_cents
@@ -105,27 +107,30 @@ def template_message(facts: PromoFacts) -> str:
     return text
 
 
-def _term_problems(text: str, facts: PromoFacts) -> list[str]:
-    return required_missing(text, facts.required()) + unsupported(text, f"{facts.as_text()}\n{template_message(facts)}")
+def _term_problems(text: str, facts: PromoFacts, voice: ShopVoice = GENERIC_VOICE) -> list[str]:
+    return required_missing(text, facts.required()) + unsupported(
+        text, f"{facts.as_text()}\n{template_message(facts)}", allowed=voice.given_words())
 
 
-def check_message(text: str, facts: PromoFacts) -> list[str]:
-    """Problems with a promo message: a required term missing, anything ungrounded, or
-    the instructions repeated."""
-    problems = _term_problems(text, facts)
+def check_message(text: str, facts: PromoFacts, voice: ShopVoice = GENERIC_VOICE) -> list[str]:
+    """Problems with a promo message: a required term missing, anything ungrounded (the
+    shop's name and description may be echoed), or the instructions repeated."""
+    problems = _term_problems(text, facts, voice)
     if leaks_prompt(text, prompts.PROMO_COPY):
         problems.append("it repeats the instructions")
     return problems
 
 
-async def promo_message(facts: PromoFacts, *, runner: LLMRunner | None) -> PromoMessage:
-    """The verified LLM message, or the template (see the module docstring)."""
+async def promo_message(facts: PromoFacts, *, runner: LLMRunner | None,
+                        voice: ShopVoice = GENERIC_VOICE) -> PromoMessage:
+    """The verified LLM message, or the template (see the module docstring); ``voice``:
+    the shop it speaks for."""
     if runner is None:
         return PromoMessage(template_message(facts), "template")
     checked = await generate_checked(
         runner, prompts.PROMO_COPY,
-        prompts.messages(prompts.PROMO_COPY, facts=facts.as_text(), draft=template_message(facts)),
-        lambda text: _term_problems(text, facts), unknown_ok=False,
+        prompts.messages(prompts.PROMO_COPY, voice=voice, facts=facts.as_text(), draft=template_message(facts)),
+        lambda text: _term_problems(text, facts, voice), unknown_ok=False,
     )
     if checked.text is not None:
         return PromoMessage(checked.text, "llm" if checked.attempt == 0 else "llm_retry", checked.problems)

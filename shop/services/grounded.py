@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session
 
 from models.llm import prompts
 from models.llm.checked import generate_checked
-from models.llm.prompts import Prompt
+from models.llm.prompts import GENERIC_VOICE, Prompt
 from models.llm.runner import LLMRunner
+from models.llm.shop_voice import ShopVoice
 from models.llm.verify import Facts, flips_answer, required_missing, unsupported
 from shop.services import product_answers
 from shop.services.catalog import ProductDetails
@@ -95,11 +96,14 @@ def product_fact_lines(details: ProductDetails, *, reviews: bool = True) -> list
     uses = attrs.get("use_cases")
     if uses:
         lines.append(("Made for: " + ", ".join(str(u) for u in uses), True))
-    in_stock = [f"{product_answers.variant_label(size, colour)} ({n} left)" for size, colour, n in details.stock
-                if n > 0]
-    sold_out = [product_answers.variant_label(size, colour) for size, colour, n in details.stock if n <= 0]
+    # units None: in stock, quantity unknown (a catalog file without stock): no number is stated
+    in_stock = [product_answers.variant_label(size, colour) + (f" ({n} left)" if n is not None else "")
+                for size, colour, n in details.stock if product_answers.in_stock_units(n)]
+    sold_out = [product_answers.variant_label(size, colour) for size, colour, n in details.stock
+                if not product_answers.in_stock_units(n)]
     lines.append(("In stock: " + (", ".join(in_stock) if in_stock else "nothing, sold out in every size"), True))
-    lines.append((f"Units in stock in all: {sum(max(n, 0) for _, _, n in details.stock)}", True))
+    if all(n is not None for _, _, n in details.stock):
+        lines.append((f"Units in stock in all: {sum(max(n or 0, 0) for _, _, n in details.stock)}", True))
     if sold_out:
         lines.append(("Sold out: " + ", ".join(sold_out), True))
     for stars, title, body in details.reviews[:3] if reviews else ():
@@ -139,11 +143,13 @@ def policy_facts(session: Session, *, question: str) -> str:
 
 
 async def grounded_answer(prompt: Prompt, *, facts: str | Facts, question: str, runner: LLMRunner | None,
-                          template: Callable[[], str | None], max_tokens: int | None = None) -> Answer:
+                          template: Callable[[], str | None], max_tokens: int | None = None,
+                          voice: ShopVoice = GENERIC_VOICE) -> Answer:
     """Ask ``runner``'s model to answer ``question`` from ``facts`` with ``prompt``,
     verify, retry once, else use ``template()`` (``None`` from it: the facts are silent).
     ``facts``: :class:`Facts` (free text grounds no codes, prices, percentages or links)
-    or a string of database fields only.
+    or a string of database fields only. ``voice``: the shop the prompt speaks for (its
+    name and description may be echoed).
 
     Never raises for model trouble: a timeout, a busy model or an error means the template.
     """
@@ -151,9 +157,10 @@ async def grounded_answer(prompt: Prompt, *, facts: str | Facts, question: str, 
     if runner is None:
         return _template(template, ())
     checked = await generate_checked(
-        runner, prompt, prompts.messages(prompt, facts=facts.text if isinstance(facts, Facts) else facts,
+        runner, prompt, prompts.messages(prompt, voice=voice, facts=facts.text if isinstance(facts, Facts) else facts,
                                          question=question),
-        lambda text: unsupported(text, facts, allowed=[question]), unknown_ok=True, max_tokens=max_tokens,
+        lambda text: unsupported(text, facts, allowed=[question, *voice.given_words()]), unknown_ok=True,
+        max_tokens=max_tokens,
     )
     if checked.text is not None:
         return Answer(checked.text, "llm" if checked.attempt == 0 else "llm_retry", checked.problems)
@@ -197,7 +204,7 @@ def key_values(details: ProductDetails, asked: Asked) -> list[str]:
 
 
 async def reword_answer(details: ProductDetails, question: str, asked: Asked, answer: str, *,
-                        runner: LLMRunner | None, site: str = "") -> Answer:
+                        runner: LLMRunner | None, site: str = "", voice: ShopVoice = GENERIC_VOICE) -> Answer:
     """The template ``answer`` (already right) said naturally by the LLM from the few
     facts it rests on, checked: nothing unsupported, the key value still stated, the
     same yes or no. Anything else, or no LLM in time: the template itself. The answer
@@ -213,7 +220,8 @@ async def reword_answer(details: ProductDetails, question: str, asked: Asked, an
     names_it = title.lower() in answer.lower()
 
     def check(text: str) -> list[str]:
-        problems = unsupported(text, grounds, allowed=[question]) + required_missing(text, required)
+        problems = (unsupported(text, grounds, allowed=[question, *voice.given_words()])
+                    + required_missing(text, required))
         if yes_no and flips_answer(text, answer):
             problems.append("it turns the answer's yes or no around")
         if names_it and title.lower() not in text.lower():
@@ -222,7 +230,7 @@ async def reword_answer(details: ProductDetails, question: str, asked: Asked, an
 
     checked = await generate_checked(
         runner, prompts.PRODUCT_REWORD,
-        prompts.messages(prompts.PRODUCT_REWORD, facts=facts.text, answer=answer,
+        prompts.messages(prompts.PRODUCT_REWORD, voice=voice, facts=facts.text, answer=answer,
                          question=question[:MAX_QUESTION_CHARS]),
         check, unknown_ok=False, max_tokens=REWORD_MAX_TOKENS)
     if checked.text is not None:
@@ -232,10 +240,12 @@ async def reword_answer(details: ProductDetails, question: str, asked: Asked, an
 
 async def answer_product_question(details: ProductDetails, question: str, *, runner: LLMRunner | None,
                                   policies: str = "", size: str | None = None,
-                                  colour: str | None = None, site: str = "") -> Answer:
+                                  colour: str | None = None, site: str = "",
+                                  voice: ShopVoice = GENERIC_VOICE) -> Answer:
     """A verified answer to ``question`` about one product; ``policies``:
     :func:`policy_facts` for the question (structured: the shop's own policy texts);
-    ``site``: the shop's base URL, whose pages the answer may link to.
+    ``site``: the shop's base URL, whose pages the answer may link to; ``voice``: the
+    shop the answer speaks for (name, description, tone).
 
     When the question's words say what it is about (:func:`read_question`), the answer
     comes from that field of the product's data and the LLM only words it
@@ -248,17 +258,18 @@ async def answer_product_question(details: ProductDetails, question: str, *, run
             return Answer(None, "unknown")
         answer = product_answers.answer_question(details, question, size=size, colour=colour, asked=asked)
         if answer is not None:
-            return await reword_answer(details, question, asked, answer, runner=runner, site=site)
+            return await reword_answer(details, question, asked, answer, runner=runner, site=site, voice=voice)
     # review snippets cost prompt time (~40 tokens/s on one core): only when asked about
     facts = product_grounds(details, reviews=bool(REVIEW_WORDS.search(question or "")), site=site).plus(
         structured=policies)
     return await grounded_answer(
         prompts.PRODUCT_QUESTION, facts=facts, question=question, runner=runner,
-        template=lambda: product_answers.answer_question(details, question, size=size, colour=colour),
+        template=lambda: product_answers.answer_question(details, question, size=size, colour=colour), voice=voice,
     )
 
 
-async def compare_products(items: list[ProductDetails], question: str, *, runner: LLMRunner | None) -> Answer:
+async def compare_products(items: list[ProductDetails], question: str, *, runner: LLMRunner | None,
+                           voice: ShopVoice = GENERIC_VOICE) -> Answer:
     """A verified comparison of two or three products: the side-by-side table from the
     database, then a summary that answers what was asked (cheaper, lighter, better
     rated: :func:`product_answers.compare_summary`), worded by the LLM when it keeps the
@@ -270,7 +281,7 @@ async def compare_products(items: list[ProductDetails], question: str, *, runner
         return Answer(f"{table}\n{summary}", "template")
 
     def check(text: str) -> list[str]:
-        problems = unsupported(text, f"{table}\n{summary}", allowed=[question])
+        problems = unsupported(text, f"{table}\n{summary}", allowed=[question, *voice.given_words()])
         first = re.split(r"(?<=[.!?])\s+", text.strip())[0] if text.strip() else ""
         if winner and winner not in first:
             problems.append(f"its first sentence must name the {winner}")
@@ -278,7 +289,7 @@ async def compare_products(items: list[ProductDetails], question: str, *, runner
 
     checked = await generate_checked(
         runner, prompts.PRODUCT_REWORD,
-        prompts.messages(prompts.PRODUCT_REWORD, facts=table, answer=summary,
+        prompts.messages(prompts.PRODUCT_REWORD, voice=voice, facts=table, answer=summary,
                          question=(question or "compare them")[:MAX_QUESTION_CHARS]),
         check, unknown_ok=False, max_tokens=REWORD_MAX_TOKENS)
     if checked.text is not None:

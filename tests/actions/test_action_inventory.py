@@ -17,6 +17,7 @@ from tests.actions import (
     test_order_actions,
     test_recommend_actions,
     test_search_actions,
+    test_session_start,
 )
 
 
@@ -35,9 +36,10 @@ def served_actions() -> dict[str, type[Action]]:
 
 def test_every_action_has_unit_tests() -> None:
     covered = {cls().name() for module in (test_conversation_actions, test_honest_answers, test_order_actions,
-                                           test_recommend_actions, test_search_actions) for cls in module.COVERED}
+                                           test_recommend_actions, test_search_actions, test_session_start)
+               for cls in module.COVERED}
     served = served_actions()
-    assert len(served) == 27
+    assert len(served) == 28
     assert sorted(set(served) - covered) == [], "actions without tracker-JSON unit tests"
 
 

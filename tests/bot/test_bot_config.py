@@ -1,6 +1,7 @@
 """Consistency of the Rasa configuration with the code (no Rasa import needed):
 the generated rules are current, every custom action in the domain exists, every
-intent has a human label for the fallback, and the NLU lookups match the demo shop."""
+intent has a human label for the fallback, and the NLU lookups (data/nlu/lookups.yml and the
+generated data/nlu/shop_vocabulary.yml) cover the demo shop."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import yaml
 
 from actions.intent_labels import INTENT_LABELS
+from shop.services.vocabulary import read_nlu_words
 from tests.paths import ROOT
 from tools.demo import vocab
 
@@ -52,17 +54,16 @@ def test_every_utter_in_code_exists_in_domain() -> None:
     assert not missing, f"actions utter responses the domain lacks: {sorted(missing)}"
 
 
+# the generic words (colours, sizes, genders) and the demo shop's own, generated from its catalog
+NLU_WORDS = read_nlu_words(ROOT / "data" / "nlu" / "lookups.yml", ROOT / "data" / "nlu" / "shop_vocabulary.yml")
+
+
 def _lookup(name: str) -> set[str]:
-    data = yaml.safe_load((ROOT / "data" / "nlu" / "lookups.yml").read_text())
-    for item in data["nlu"]:
-        if item.get("lookup") == name:
-            return {line[2:].strip().lower() for line in item["examples"].splitlines() if line.startswith("- ")}
-    return set()
+    return {phrase.lower() for phrase in NLU_WORDS.lookups.get(name, ())}
 
 
 def _synonym_targets() -> set[str]:
-    data = yaml.safe_load((ROOT / "data" / "nlu" / "lookups.yml").read_text())
-    return {str(item["synonym"]).lower() for item in data["nlu"] if "synonym" in item}
+    return {target.lower() for target in NLU_WORDS.synonyms}
 
 
 def test_lookups_cover_the_demo_vocabulary() -> None:

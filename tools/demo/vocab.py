@@ -1,8 +1,10 @@
 """The demo shop's vocabulary: categories, brands, colours, sizes and use-cases.
 
 This is the single source of truth for the words the demo catalog is built from.
-The NLU lookup tables in ``data/nlu/lookups.yml`` list the same words (a unit test
-checks that they agree), so the assistant recognises what the demo shop sells.
+The NLU's lookup tables and synonyms for them are generated from the demo shop's
+catalog into ``data/nlu/shop_vocabulary.yml`` (``make shop-vocabulary``;
+tests/shop/test_vocabulary.py checks that the committed file is current), so the
+assistant recognises what the demo shop sells.
 
 Prices are in US dollars; ranges are ``(low, high)`` in whole dollars.
 """

@@ -6,25 +6,37 @@ people do ("could you please help me ...", "i'd like to know ..."), then add see
 noise: informal register, typos, casing, frustration, punctuation. Examples that
 match a handwritten training example, a held-out/dev test utterance or another
 intent's example are dropped, so generated data never contradicts the rest.
+
+Entity values (categories, brands, colours, sizes, use cases, and the nouns and brands
+of product titles) come from the shop's vocabulary: the generic ``data/nlu/lookups.yml``
+and ``data/nlu/shop_vocabulary.yml``, generated from the catalog (``make
+shop-vocabulary`` builds it, runs this generator and retrains), so a shop's retraining
+uses its own words. The invented model names of titles stay generic.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from shop.services.search.categories import singular
+from shop.services.vocabulary import NluWords, read_nlu_words
 from tools.demo.catalog_words import MODEL_NAMES, MODEL_SUFFIXES, TITLE_ADJECTIVES
-from tools.demo.vocab import BRANDS, CATEGORIES, COLOURS, SHOE_SIZES
 from tools.nlu_gen.noise import Segment, apply_casing, informal, plain, render, typos
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 DEFAULT_OUT = ROOT / "data" / "nlu" / "generated"
 HANDWRITTEN = ROOT / "data" / "nlu"
+# the shop's words: generic colours, sizes and genders, and the catalog's own categories,
+# brands, colours, sizes and use cases (`python -m apps.cli vocabulary build`)
+GENERIC_WORDS = HANDWRITTEN / "lookups.yml"
+SHOP_WORDS = HANDWRITTEN / "shop_vocabulary.yml"
 # test utterances are never generated as training examples (the frozen real-phrasing
 # set is only read here, to drop exact duplicates; nothing is tuned on it)
 EXCLUDE_SETS = tuple(ROOT / "tests" / "nlu" / name for name in ("holdout.yml", "dev_phrasing.yml", "real_phrasing.yml"))
@@ -74,8 +86,44 @@ def taken_texts() -> dict[str, str]:
     return taken
 
 
+def _title_case(phrase: str) -> str:
+    return " ".join(w[:1].upper() + w[1:] for w in phrase.split())
+
+
+@dataclass(frozen=True)
+class ShopWords:
+    """The words entity slots are filled with, from the shop's vocabulary files:
+    ``categories`` (slug -> singular nouns for titles), ``category_words`` (every
+    category phrase), ``brands`` (names as titles show them), ``colours``, ``sizes``,
+    ``use_cases``."""
+
+    categories: dict[str, list[str]]
+    category_words: list[str]
+    brands: list[str]
+    colours: list[str]
+    sizes: list[str]
+    use_cases: list[str]
+
+    @classmethod
+    def of(cls, words: NluWords) -> ShopWords:
+        lookups = words.lookups
+        categories: dict[str, list[str]] = {}
+        for slug, phrases in sorted(words.targets("category").items()):
+            nouns = [p for p in phrases if "&" not in p and p.split()[-1] == singular(p.split()[-1])]
+            categories[slug] = [_title_case(p) for p in nouns] or [_title_case(singular(slug.replace("-", " ")))]
+        brands = [_title_case(b) for b in lookups.get("brand", ()) if "-" not in b]
+        missing = [name for name, have in (("category", categories), ("brand", brands),
+                                           ("colour", lookups.get("colour")), ("size", lookups.get("size")),
+                                           ("use_case", lookups.get("use_case"))) if not have]
+        if missing:
+            raise ValueError(f"the vocabulary files have no {', '.join(missing)} words: "
+                             "run python -m apps.cli vocabulary build first")
+        return cls(categories, list(lookups["category"]), brands, [c.lower() for c in lookups["colour"]],
+                   list(lookups["size"]), list(lookups["use_case"]))
+
+
 class Generator:
-    def __init__(self, seed: str = SEED) -> None:
+    def __init__(self, seed: str = SEED, vocabulary: tuple[Path, ...] = (GENERIC_WORDS, SHOP_WORDS)) -> None:
         self.seed = seed
         self.synonyms: dict[str, list[str]] = _load("synonyms.yml")
         self.wrappers: dict[str, list[str]] = _load("wrappers.yml")
@@ -83,10 +131,7 @@ class Generator:
         self.templates: dict[str, dict[str, Any]] = {}
         for path in sorted((HERE / "templates").glob("*.yml")):
             self.templates.update(yaml.safe_load(path.read_text()))
-        lookups = {b["lookup"]: b["examples"] for b in yaml.safe_load((HANDWRITTEN / "lookups.yml").read_text())["nlu"]
-                   if "lookup" in b}
-        self.categories = [ln.strip()[2:] for ln in lookups["category"].splitlines() if ln.strip().startswith("- ")]
-        self.use_cases = [ln.strip()[2:] for ln in lookups["use_case"].splitlines() if ln.strip().startswith("- ")]
+        self.words = ShopWords.of(read_nlu_words(*vocabulary))
 
     # -- slots ---------------------------------------------------------------
     def _title(self, rng: random.Random) -> list[Segment]:
@@ -95,20 +140,20 @@ class Generator:
             syn = self.synonyms
             return [Segment(f"{rng.choice(syn['invented_brand'])} {rng.choice(syn['invented_model'])} "
                             f"{rng.choice(syn['invented_noun'])}")]
-        cat = rng.choice(CATEGORIES)
-        noun = rng.choice(cat.nouns)
+        slug = rng.choice(sorted(self.words.categories))
+        noun = rng.choice(self.words.categories[slug])
         model = rng.choice(MODEL_NAMES) + rng.choice(MODEL_SUFFIXES)
-        brand = rng.choice(BRANDS).name
+        brand = rng.choice(self.words.brands)
         adj = f"{rng.choice(TITLE_ADJECTIVES).title()} " if rng.random() < 0.4 else ""
         if kind < 0.2:  # a SKU
             initials = "".join(w[0] for w in brand.replace("&", "").split()).upper()
-            return [Segment(f"{initials}-{cat.slug[:3].upper()}-{rng.randrange(1, 5000):05d}")]
+            return [Segment(f"{initials}-{slug[:3].upper()}-{rng.randrange(1, 5000):05d}")]
         if kind < 0.45:  # model and noun only
             return [Segment(f"{model} {adj}{noun}")]
         if kind < 0.6:  # brand and model
             return [Segment(brand, "brand"), Segment(f" {model}")]
         segs = [Segment(brand, "brand"), Segment(" ")]
-        if cat.gendered and rng.random() < 0.3:
+        if rng.random() < 0.25:
             segs += [Segment(rng.choice(("Men's", "Women's")), "gender"), Segment(" ")]
         return segs + [Segment(f"{model} {adj}{noun}")]
 
@@ -122,13 +167,13 @@ class Generator:
         if name == "title":
             return self._title(rng)
         if name == "cat":
-            return [Segment(rng.choice(self.categories), "category")]
+            return [Segment(rng.choice(self.words.category_words), "category")]
         if name == "colour":
-            return [Segment(rng.choice(COLOURS), "colour")]
+            return [Segment(rng.choice(self.words.colours), "colour")]
         if name == "size":
-            return [Segment(rng.choice(SHOE_SIZES + ("S", "M", "L", "XL")), "size")]
+            return [Segment(rng.choice(self.words.sizes), "size")]
         if name == "use_e":
-            return [Segment(rng.choice(self.use_cases), "use_case")]
+            return [Segment(rng.choice(self.words.use_cases), "use_case")]
         price = str(rng.choice((40, 50, 60, 75, 80, 100, 120, 150, 200, 250, 300)))
         return ([Segment("$"), Segment(price, "price_max")] if rng.random() < 0.6
                 else [Segment(price, "price_max"), Segment(" dollars")])
@@ -219,9 +264,10 @@ def to_yaml(blocks: list[tuple[str, list[str]]]) -> str:
     return "\n".join(lines)
 
 
-def generate_files(seed: str = SEED) -> dict[str, str]:
-    """file name -> YAML text of every generated file (nothing written)."""
-    gen = Generator(seed)
+def generate_files(seed: str = SEED, vocabulary: tuple[Path, ...] = (GENERIC_WORDS, SHOP_WORDS)) -> dict[str, str]:
+    """file name -> YAML text of every generated file (nothing written); entity values
+    come from the ``vocabulary`` files (the shop's own words)."""
+    gen = Generator(seed, vocabulary)
     taken = taken_texts()
     grouped: dict[str, list[tuple[str, list[str]]]] = {}
     for intent in gen.templates:

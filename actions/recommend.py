@@ -38,6 +38,8 @@ from shop.services.search.query import SearchQuery
 from shop.settings import get_settings
 
 INTROS = {"personal": "utter_recommend_personal", "bestsellers": "utter_recommend_intro"}
+#: a shop with too little history for the preference model (cold start) has no best sellers yet
+NEW_SHOP_INTRO = "Popular picks from our catalog, with what we know about each:"
 
 
 def _holder() -> Any:
@@ -75,6 +77,8 @@ def _utter(dispatcher: CollectingDispatcher, result: Recommendations, *, gift: b
         dispatcher.utter_message(response="utter_search_relaxed", dropped=dropped)
     if result.how == "similar" and result.anchor is not None:
         dispatcher.utter_message(response="utter_similar_intro", title=result.anchor.title)
+    elif result.how == "bestsellers" and result.model_kind == "cold-start" and not gift:
+        dispatcher.utter_message(text=NEW_SHOP_INTRO)
     else:
         dispatcher.utter_message(response="utter_recommend_gift" if gift else INTROS[result.how])
     lines = [f"{n}. {r.card.one_line()}\n   {r.reason[:1].upper()}{r.reason[1:]}"

@@ -1,6 +1,7 @@
 """The recommender commands (``python -m apps.cli recommender ...``).
 
     python -m apps.cli recommender train [--data demo|csv] [--out DIR] [--no-promote] [--force] [--if-missing]
+                                         [--min-customers 20] [--cold-start]
 
     python -m apps.cli recommender evaluate [--data demo|instacart|csv] [--url URL]
                               [--csv FILE --user C --item C --time C [--kind C] [--basket C]]
@@ -13,6 +14,12 @@
 its data is non-commercial and never copied here); ``csv`` reads any export through a
 column mapping. Every model gets the same split (last basket of each user held out by
 time) and the same candidates (every item), printed as one table.
+
+``train`` on a shop with too little history (fewer than ``--min-customers`` customers
+with 3 purchase baskets: a brand-new shop on an imported catalog) saves and serves a
+**cold-start** version instead (popularity from orders, ratings and views; content
+from the search index's text vectors and categories) and prints ``COLD START`` with
+the reason; ``make retrain`` trains the preference model once the history is there.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from models.recsys.artifact import current_version
 from models.recsys.baselines import (
@@ -32,11 +41,12 @@ from models.recsys.baselines import (
     Popularity,
     RepeatHistory,
 )
+from models.recsys.cold_start import catalog_signals
 from models.recsys.evaluate import evaluate, format_table
 from models.recsys.interaction_log import ColumnMapping, from_csv, from_database, instacart_sample
 from models.recsys.preference import PreferenceModel, demo_item_facts
 from models.recsys.split import leave_last_basket_out, new_customers
-from models.recsys.training import main_train
+from models.recsys.training import MIN_HISTORY_CUSTOMERS, TrainingData, main_train
 from retrieval.catalog_index import CatalogIndex, IndexUnavailableError
 from retrieval.documents import product_texts
 from retrieval.embeddings import get_embedder, model_id
@@ -57,13 +67,13 @@ def _demo(url: str):
     return log, items
 
 
-def _item_vectors(url: str, item_ids: list[int]) -> dict[int, object]:
+def _item_vectors(url: str, item_ids: list[int]) -> dict[int, np.ndarray]:
     """MiniLM vectors of the products' search documents: read back from the search
     index when one for this catalog and model exists (brought up to date first), the
     rest embedded here (progress bar)."""
 
     embedder = get_embedder("bf16")
-    found: dict[int, object] = {}
+    found: dict[int, np.ndarray] = {}
     directory = get_settings().search_index_dir
     try:
         index = CatalogIndex.load(directory, embedder=embedder, mmap=False)
@@ -85,14 +95,16 @@ def _item_vectors(url: str, item_ids: list[int]) -> dict[int, object]:
     return found
 
 
-def _demo_training_data(url: str):
-    """(log, item ids, MiniLM vectors, item facts, encoder id) of the shop database."""
+def _demo_training_data(url: str) -> TrainingData:
+    """The shop database's interactions, active products, their MiniLM vectors, item
+    facts, orders and ratings, and the encoder id."""
 
     log, item_ids = _demo(url)
-    vectors = _item_vectors(url, item_ids)
+    vectors = _item_vectors(url, item_ids) if item_ids else {}
     with session_scope(url) as session:
         facts = demo_item_facts(session)
-    return log, item_ids, vectors, facts, model_id()
+        signals = catalog_signals(session)
+    return TrainingData(log, item_ids, vectors, facts, signals, model_id())
 
 
 def _csv_log(args: argparse.Namespace):
@@ -109,6 +121,16 @@ def _csv_log(args: argparse.Namespace):
         return 1
 
 
+def _at_least_one(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.if_missing and current_version(Path(args.out)):
@@ -122,7 +144,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     log = _csv_log(args)
     if isinstance(log, int):
         return log
-    return main_train(args, lambda: (log, log.item_ids.tolist(), None, None, None))
+    return main_train(args, lambda: TrainingData(log, log.item_ids.tolist()))
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -222,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--no-promote", action="store_true", help="save the version but leave CURRENT alone")
     tr.add_argument("--force", action="store_true", help="promote even if offline NDCG@10 dropped")
     tr.add_argument("--if-missing", action="store_true", help="do nothing when a version is already served")
+    tr.add_argument("--min-customers", type=_at_least_one, default=MIN_HISTORY_CUSTOMERS, metavar="N",
+                    help="customers with 3 purchase baskets needed to train the preference model; fewer: "
+                         f"a cold-start version (default {MIN_HISTORY_CUSTOMERS})")
+    tr.add_argument("--cold-start", action="store_true",
+                    help="make a cold-start version (popularity and content) whatever the history; it replaces a "
+                         "trained version only with --force")
     tr.set_defaults(func=_cmd_train)
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -10,7 +10,9 @@ and a ``CURRENT`` file naming the version the action server serves::
             manifest.json            what it is (below)
             arrays.npz, ranker.pkl   the model (PreferenceModel.save)
 
-``manifest.json``: ``version``, ``created_at``, ``model`` (class), ``hyperparameters``,
+``manifest.json``: ``version``, ``created_at``, ``model`` (class), ``kind``
+(``preference``: the trained two-tower model and ranker; ``cold-start``: popularity and
+content for a shop without enough history, :mod:`models.recsys.cold_start`), ``hyperparameters``,
 ``encoder`` (the text encoder the item vectors came from), ``data`` (the training
 window: first/last event time, events, purchases, customers, items), ``metrics``
 (offline figures of this model and of the baselines on the same temporal split),
@@ -19,7 +21,11 @@ that changed after training is refused).
 
 :func:`promote` moves ``CURRENT`` only when the new version's offline NDCG@10 did not
 drop (see :func:`check_metrics`), the sanity check the action server repeats before it
-hot-swaps a version in (:mod:`models.recsys.serving`).
+hot-swaps a version in (:mod:`models.recsys.serving`). A cold-start version has no
+offline figure (there is no history to hold out): it may follow nothing or another
+cold-start version, never a trained one (unless forced). The first trained version
+after a cold-start one is compared with the cold-start model measured on its own
+held-out baskets (its manifest's ``metrics["cold-start"]``).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from models.recsys.cold_start import KIND as COLD_START
+from models.recsys.cold_start import ColdStartModel
 from models.recsys.preference import PreferenceModel
 
 CURRENT = "CURRENT"
@@ -39,6 +47,8 @@ MANIFEST = "manifest.json"
 GATE_METRIC = "NDCG@10"
 #: how much of it a new version may lose (relative; retraining on new data moves it a little)
 DEFAULT_TOLERANCE = 0.05
+#: the model classes a version may hold, by the manifest's ``model``
+MODEL_CLASSES: dict[str, Any] = {PreferenceModel.__name__: PreferenceModel, ColdStartModel.__name__: ColdStartModel}
 
 
 class ArtifactError(RuntimeError):
@@ -82,6 +92,7 @@ def save_artifact(model: Any, root: Path, *, metrics: dict[str, dict[str, float]
         "version": version,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": type(model).__name__,
+        "kind": kind_of(model),
         "hyperparameters": model.hyperparameters(),
         "encoder": encoder,
         "data": data,
@@ -91,6 +102,14 @@ def save_artifact(model: Any, root: Path, *, metrics: dict[str, dict[str, float]
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=float) + "\n", encoding="utf-8")
     os.replace(tmp, folder)  # a version appears complete or not at all
     return folder
+
+
+def kind_of(model_or_manifest: Any) -> str:
+    """``"preference"`` or ``"cold-start"`` of a model or a manifest (manifests written
+    before cold-start versions existed have no ``kind``: they are preference models)."""
+    if isinstance(model_or_manifest, dict):
+        return str(model_or_manifest.get("kind") or "preference")
+    return str(getattr(model_or_manifest, "kind", "preference"))
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -118,9 +137,10 @@ def load_artifact(folder: Path) -> tuple[Any, dict[str, Any]]:
     """``(model, manifest)`` of a verified version folder."""
 
     manifest = verify(folder)
-    if manifest.get("model") != PreferenceModel.__name__:
-        raise ArtifactError(f"{folder} holds a {manifest.get('model')!r}, not a {PreferenceModel.__name__}")
-    return PreferenceModel.load(folder, manifest["hyperparameters"]), manifest
+    cls = MODEL_CLASSES.get(str(manifest.get("model")))
+    if cls is None:
+        raise ArtifactError(f"{folder} holds a {manifest.get('model')!r}, not one of {', '.join(MODEL_CLASSES)}")
+    return cls.load(folder, manifest["hyperparameters"]), manifest
 
 
 def current_version(root: Path) -> str | None:
@@ -134,17 +154,39 @@ def current_version(root: Path) -> str | None:
 
 def check_metrics(new: dict[str, Any], served: dict[str, Any] | None, *,
                   tolerance: float = DEFAULT_TOLERANCE) -> None:
-    """Raise :class:`MetricsDropped` when ``new``'s offline NDCG@10 is below the
-    ``served`` manifest's by more than ``tolerance`` (relative), or when it has none."""
+    """Raise :class:`MetricsDropped` when ``new`` may not replace ``served`` (a manifest,
+    ``None`` when nothing is served):
+
+    - a trained version needs an offline NDCG@10; it may not fall below the served
+      trained version's by more than ``tolerance`` (relative), nor below the
+      cold-start model's on its own held-out baskets when a cold-start version is
+      served (``new``'s ``metrics["cold-start"]``);
+    - a cold-start version (no offline figure) may replace nothing or another
+      cold-start version, never a trained one."""
+    version = new.get("version")
+    if kind_of(new) == COLD_START:
+        if served is not None and kind_of(served) != COLD_START:
+            raise MetricsDropped(
+                f"version {version} is a cold-start model (popularity and content); it does not replace the "
+                f"trained version {served.get('version')}: not promoted")
+        return
     figure = new.get("metrics", {}).get("model", {}).get(GATE_METRIC)
     if figure is None:
-        raise MetricsDropped(f"version {new.get('version')} has no offline {GATE_METRIC}: evaluate it before serving")
+        raise MetricsDropped(f"version {version} has no offline {GATE_METRIC}: evaluate it before serving")
     if served is None:
+        return
+    if kind_of(served) == COLD_START:
+        before = new.get("metrics", {}).get(COLD_START, {}).get(GATE_METRIC)
+        if before is not None and figure < before * (1.0 - tolerance):
+            raise MetricsDropped(
+                f"version {version} has {GATE_METRIC} {figure:.4f}, below the cold-start model's {before:.4f} "
+                f"on the same held-out baskets by more than {tolerance:.0%}: not promoted, the cold-start "
+                f"version {served.get('version')} stays")
         return
     before = served.get("metrics", {}).get("model", {}).get(GATE_METRIC)
     if before is not None and figure < before * (1.0 - tolerance):
         raise MetricsDropped(
-            f"version {new.get('version')} has {GATE_METRIC} {figure:.4f}, below the served version "
+            f"version {version} has {GATE_METRIC} {figure:.4f}, below the served version "
             f"{served.get('version')}'s {before:.4f} by more than {tolerance:.0%}: not promoted")
 
 

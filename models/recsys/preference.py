@@ -215,6 +215,7 @@ class PreferenceModel(Recommender):
     """
 
     name = "preference (two-tower + ranker)"
+    kind = "preference"  # the artifact manifest's ``kind`` (see models.recsys.cold_start for the other)
 
     # set by fit (or load)
     text: np.ndarray | None  # (items, text_dim) item text vectors, None without item_vectors

@@ -9,6 +9,11 @@ the old model meanwhile (none waits for the load; only the very first load, with
 nothing to serve yet, is waited for), a request that already holds the old model
 finishes with it, and none sees a half-loaded model. A version that fails to
 load or is refused is logged once and skipped; the served model stays.
+
+The served version may be a cold-start one (:mod:`models.recsys.cold_start`, manifest
+``kind: cold-start``) in a shop without history yet; the same checks apply
+(:func:`models.recsys.artifact.check_metrics`: a cold-start version never replaces a
+trained one), and callers tell the two apart by the model's ``kind``.
 """
 
 from __future__ import annotations

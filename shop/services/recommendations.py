@@ -18,6 +18,14 @@
    - "similar to this" ranks by closeness to that product in the item tower;
    - a gift, a stranger, or no trained model yet: what sold best lately within the
      constraints, the reason being those sales.
+4. **A brand-new shop** is served a cold-start version (:mod:`models.recsys.cold_start`,
+   ``kind: cold-start``) until it has the history to train the preference model: the
+   most popular products within the constraints, each reason saying what the
+   popularity rests on ("popular in Jackets: ordered 12 times, rated 4.6★ by 31
+   shoppers"; "in Jackets, not rated or ordered yet" when nothing is known), never
+   "picked for you"; a shopper who has looked at products gets the ones closest to
+   them in text and category ("because you looked at the ..."); "similar" is text and
+   category similarity. ``Recommendations.model_kind`` says which kind answered.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from models.recsys.cold_start import KIND as COLD_START
+from models.recsys.cold_start import ColdStartModel
 from models.recsys.interaction_log import InteractionLog, from_database
 from models.recsys.serving import ModelHolder, Served
 from shop.db.schema import Category, Interaction, Order, OrderItem, Product
@@ -78,8 +88,9 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class Recommendations:
-    """``how``: ``personal``, ``similar``, ``bestsellers``; ``relaxed``: constraints
-    dropped to find anything; ``model_version``: the preference model used, if any;
+    """``how``: ``personal``, ``similar``, ``bestsellers`` (most popular); ``relaxed``:
+    constraints dropped to find anything; ``model_version``: the served model version
+    used, if any, and ``model_kind`` its kind (``preference`` or ``cold-start``);
     ``anchor``: the product "similar" started from."""
 
     items: list[Recommendation]
@@ -87,6 +98,7 @@ class Recommendations:
     relaxed: tuple[str, ...] = ()
     model_version: str | None = None
     anchor: ProductCard | None = None
+    model_kind: str | None = None
 
 
 @lru_cache(maxsize=4)
@@ -197,6 +209,62 @@ def _bestsellers(session: Session, ids: list[int], k: int) -> list[tuple[int, st
     return picked
 
 
+def popularity_reason(model: ColdStartModel, item: int, category: str | None) -> str:
+    """What a cold-start pick's popularity rests on, in words: "popular in Jackets:
+    ordered 12 times, rated 4.6★ by 31 shoppers", "popular in Jackets: viewed 5
+    times", or "in Jackets, not rated or ordered yet" (never a claim without evidence)."""
+    where = category or "our shop"
+    evidence = model.evidence(item)
+    if evidence is None or not evidence.any:
+        return f"in {where}, not rated or ordered yet"
+    parts = []
+    if evidence.orders:
+        parts.append(f"ordered {evidence.orders} time{'s' if evidence.orders != 1 else ''}")
+    if evidence.rating_count and evidence.rating_avg is not None:
+        parts.append(f"rated {evidence.rating_avg:.1f}★ by {evidence.rating_count} "
+                     f"shopper{'s' if evidence.rating_count != 1 else ''}")
+    if not parts:
+        parts.append(f"looked at {evidence.events} time{'s' if evidence.events != 1 else ''}")
+    return f"popular in {where}: {', '.join(parts)}"
+
+
+def _category_names(session: Session, ids: list[int]) -> dict[int, str]:
+    """product id -> its category's name (products without one are left out)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Product.id, Category.name).join(Category, Category.id == Product.category_id)
+                           .where(Product.id.in_(ids))).all()
+    return {int(p): str(name) for p, name in rows}
+
+
+def _cold_start_picks(session: Session, model: ColdStartModel, *, allowed: list[int], k: int,
+                      log: InteractionLog | None) -> tuple[list[tuple[int, str]], str]:
+    """``(picks, how)`` of a cold-start model: closest to the shopper's history
+    (``personal``) when ``log`` has any, else the most popular (``bestsellers``);
+    products newer than the model fill up the list after those it knows."""
+    if log is not None and len(log):
+        ranked = model.rank(log, ANONYMOUS, k, allowed=allowed)
+        whys = {item: model.because(log, ANONYMOUS, item) for item, _s in ranked}
+        named = {w[0] for w in whys.values() if w is not None}
+        titles = dict(session.execute(select(Product.id, Product.title).where(Product.id.in_(named))).all()) \
+            if named else {}
+        categories = _category_names(session, [i for i, _ in ranked])
+        picked = []
+        for item, _s in ranked:
+            why = whys[item]
+            if why is not None and why[0] in titles:
+                picked.append((item, f"because you {_VERBS[why[1]]} the {titles[why[0]]}"))
+            else:
+                picked.append((item, popularity_reason(model, item, categories.get(item))))
+        return picked, "personal"
+    ranked = model.popular(k, allowed=allowed)
+    if len(ranked) < k:  # products added since the model was made: after the ones it knows
+        known = {i for i, _ in ranked}
+        ranked += [(i, 0.0) for i in allowed if i not in known and i not in model.items.index][:k - len(ranked)]
+    categories = _category_names(session, [i for i, _ in ranked])
+    return [(i, popularity_reason(model, i, categories.get(i))) for i, _ in ranked], "bestsellers"
+
+
 def recommend_products(session: Session, *, query: SearchQuery, customer_id: int | None = None,
                        session_id: str | None = None, k: int = 5, similar_to: int | None = None,
                        gift: bool = False, holder: ModelHolder | None = None,
@@ -213,6 +281,7 @@ def recommend_products(session: Session, *, query: SearchQuery, customer_id: int
     served = _served(holder)
     model = served.model if served is not None else None
     version = served.version if served is not None else None
+    kind = getattr(model, "kind", None)
     anchor = None
     picked: list[tuple[int, str]] = []
     how = "bestsellers"
@@ -223,6 +292,9 @@ def recommend_products(session: Session, *, query: SearchQuery, customer_id: int
             picked = [(i, f"similar to the {anchor.title}") for i in model.similar(int(similar_to), k,
                                                                                  allowed=allowed)]
             how = "similar" if picked else how
+    elif kind == COLD_START and isinstance(model, ColdStartModel):
+        log = None if gift else shopper_log(session, customer_id=customer_id, session_id=session_id)
+        picked, how = _cold_start_picks(session, model, allowed=allowed, k=k, log=log)
     elif model is not None and not gift:
         log = shopper_log(session, customer_id=customer_id, session_id=session_id)
         if len(log):
@@ -249,4 +321,5 @@ def recommend_products(session: Session, *, query: SearchQuery, customer_id: int
         picked = _bestsellers(session, allowed, k)
     reasons = dict(picked)
     cards = get_cards(session, product_ids=[i for i, _ in picked])
-    return Recommendations([Recommendation(c, reasons[c.id]) for c in cards][:k], how, relaxed, version, anchor)
+    return Recommendations([Recommendation(c, reasons[c.id]) for c in cards][:k], how, relaxed, version, anchor,
+                           kind if served is not None else None)

@@ -194,3 +194,22 @@ async def test_add_to_cart_hostile_choices(shop: DemoShop, domain: dict) -> None
     assert out.responses == ["utter_which_product"] and out.events == []
     with shop.session() as s:
         assert s.scalar(select(Cart.id).where(Cart.session_id == "cart-3")) is None
+
+
+async def test_a_new_shop_does_not_call_its_picks_best_sellers(shop: DemoShop, domain: dict, monkeypatch) -> None:
+    """A cold-start model (too little history) answers: the intro says what the picks are."""
+    import actions.recommend as recommend_actions
+    from shop.services.recommendations import Recommendations
+
+    real = recommend_actions._recommend
+
+    def cold_start(session, **kwargs):  # type: ignore[no-untyped-def]
+        result = real(session, **kwargs)
+        return Recommendations(items=result.items, how=result.how, model_kind="cold-start")
+
+    monkeypatch.setattr(recommend_actions, "_recommend", cold_start)
+    out = await run_action(ActionRecommendProducts(), build_tracker(
+        text="what would you recommend?", intent="ask_recommendation", sender_id="new-shop-shopper"), domain)
+    assert out.texts[0] == recommend_actions.NEW_SHOP_INTRO
+    assert "best seller" not in " ".join(out.texts).lower()
+    assert len(listed(out)) == 5

@@ -210,7 +210,7 @@ def test_training_cli_on_a_csv_export_saves_and_promotes_a_version(tmp_path, cap
     assert "promoted:" in out and "peak memory" in out
     version = current_version(tmp_path / "models")
     manifest = json.loads((tmp_path / "models" / version / "manifest.json").read_text())
-    assert set(manifest["metrics"]) == {"model", "popularity", "repeat", "als"}
+    assert set(manifest["metrics"]) == {"model", "popularity", "repeat", "als", "cold-start"}
     assert manifest["data"]["events"] == len(log) and manifest["data"]["customers"] == 120
     assert main([*args, "--if-missing"]) == 0 and "is in place" in capsys.readouterr().out
     assert main(["train", "--data", "csv", "--csv", str(tmp_path / "missing.csv"), "--user", "a", "--item", "b",

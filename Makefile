@@ -25,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test test-fast lint db index recommender retrain llm llm-server doctor train widget browser lock bench bench-search bench-recommend bench-llm bench-llm-builds clean
+.PHONY: help setup run test test-fast lint db index recommender retrain llm llm-server doctor train widget browser lock bench bench-search bench-recommend bench-llm bench-llm-builds bench-webhooks clean
 
 help:
 	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
@@ -53,9 +53,16 @@ $(ACT_VENV)/.stamp: requirements/actions.lock.txt
 
 setup: $(RASA_VENV)/.stamp $(ACT_VENV)/.stamp
 
+# The shop database at the latest schema. The demo shop is generated only into a
+# database with no products: a shop that imported its own catalog first
+# (`python -m apps.cli catalog import FILE.csv`) keeps it, customers and orders or not.
+# `make run DEMO=0` never generates it (a shop whose products come later).
+DEMO ?= 1
 db: $(ACT_VENV)/.stamp
 	$(ACT_PY) -m apps.cli db upgrade
+ifneq ($(DEMO),0)
 	$(ACT_PY) -m tools demo generate
+endif
 
 # The semantic search index of the shop database: catch up with catalog changes
 # incrementally, or embed the whole catalog (progress bar) when there is no index yet
@@ -67,6 +74,11 @@ index: db
 # first time (progress bars), then kept; `make retrain` trains a new version on the
 # latest interactions (chat clicks and add-to-cart included) and promotes it only if
 # its offline NDCG@10 did not drop. The action server swaps it in without a restart.
+# A shop with too little history (a new one: fewer than 20 customers with 3 orders)
+# gets a cold-start version instead, popularity and content, and the command prints
+# COLD START; `make retrain` replaces it with the trained model once there is the
+# history and that model's NDCG@10 is within 5% of the cold-start one's (or above) on
+# the same held-out orders.
 recommender: index
 	$(ACT_PY) -m apps.cli recommender train --if-missing
 
@@ -97,6 +109,17 @@ $(MODEL): $(RASA_VENV)/.stamp $(TRAIN_INPUTS)
 	@touch $@
 
 train: $(MODEL)
+
+# The shop's own words, then the assistant retrained with them, in one command (after
+# importing a catalog, or when it has changed): the lookup tables and synonyms of its
+# categories, brands, colours, sizes and use cases, from the shop database
+# (data/nlu/shop_vocabulary.yml), the generated NLU examples that use them
+# (data/nlu/generated), then `make train`. Files already current are left alone.
+.PHONY: shop-vocabulary
+shop-vocabulary: $(ACT_VENV)/.stamp
+	$(ACT_PY) -m apps.cli vocabulary build
+	$(ACT_PY) -m tools.nlu_gen --check 2>/dev/null || $(ACT_PY) -m tools.nlu_gen
+	@$(MAKE) --no-print-directory train
 
 # The web chat widget and the staff console's front end: built from the npm registry
 # with the lockfile (npm ci) into web/dist/shop-assistant.js (served by the storefront
@@ -160,6 +183,11 @@ bench-llm-builds: llm
 	$(ACT_PY) -m bench.llm_builds
 
 # Recommendation baselines on the demo shop and the Instacart sample (fetched at run time).
+# Freshness of the search index after a platform's product webhook: p50/p95 from the
+# signed POST to the product being found (docs/benchmarks.md).
+bench-webhooks: $(ACT_VENV)/.stamp
+	$(ACT_PY) -m bench.webhook_to_searchable
+
 bench-recommend: db
 	$(ACT_PY) -m bench.recommend_eval
 

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slots as S
+from actions.action_metrics import count_search
 from actions.conversation import ActionAnswerFaq
 from actions.reply_text import cards_payload, utter_cards
 from actions.runtime import ServiceUnavailable, call_service
@@ -34,6 +35,7 @@ from shop.services.catalog import (
 from shop.services.fallback import pure_refinement
 from shop.services.interactions import show_product
 from shop.services.llm import get_llm_runner
+from shop.services.llm_voice import get_shop_voice
 from shop.services.money import format_money
 from shop.services.policy_questions import asks_about_policy
 from shop.services.price_claims import claimed_price, price_claim_answer
@@ -100,7 +102,8 @@ def _search(session: Any, *, query: SearchQuery, category_options: tuple[str, ..
         # when spelling correction reads the words as something the catalog has, search them
         retry = backend.search(session, SearchQuery(**{**asdict(query), "category": None}))
         if retry.cards and retry.corrected_text:
-            return retry
+            result = retry
+    count_search(backend=get_settings().search_backend, first_page=query.offset == 0, found=bool(result.cards))
     return result
 
 
@@ -462,7 +465,8 @@ class ActionCompareProducts(Action):
         if len(found) < 2:
             dispatcher.utter_message(response="utter_compare_need_two")
             return []
-        answer = await grounded.compare_products(found, S.latest_text(tracker), runner=get_llm_runner())
+        answer = await grounded.compare_products(found, S.latest_text(tracker), runner=get_llm_runner(),
+                                                 voice=get_shop_voice())
         dispatcher.utter_message(text=answer.text)
         return []
 
@@ -498,7 +502,8 @@ class ActionAnswerProductQuestion(Action):
         except ServiceUnavailable:
             policies = ""
         answer = await grounded.answer_product_question(details, question, runner=get_llm_runner(), policies=policies,
-                                                        size=entities.get("size"), colour=entities.get("colour"))
+                                                        size=entities.get("size"), colour=entities.get("colour"),
+                                                        voice=get_shop_voice())
         if answer.text is None:
             dispatcher.utter_message(response="utter_product_question_unknown", title=details.card.title)
         else:

@@ -11,8 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.llm.shop_voice import check_shop_description, check_shop_name, check_shop_tone
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +88,21 @@ class Settings(BaseSettings):
         widget_bundle: the built widget (``make widget`` -> ``web/dist/shop-assistant.js``)
             the storefront serves at ``/widget/shop-assistant.js``.
         demo_customer_id: the customer the demo storefront's "sign in" button signs in as.
-        shop_name: the shop's name, as the storefront, the widget and the console show it.
+        session_secret: ``SHOP_SESSION_SECRET``, the same secret the Rasa server signs widget
+            session tokens with: the storefront's checkout accepts a cart only with its
+            conversation's token (empty: checkout is off, 503).
+        recommend_api_token: ``SHOP_RECOMMEND_API_TOKEN``: the shop's server calls the
+            storefront's ``GET /recommend`` with ``Authorization: Bearer <token>`` (empty:
+            the API is off, 403; docs/recommendations.md#http-api).
+        shop_name: ``SHOP_NAME``, the shop's name, as the storefront, the widget, the console, the bot's
+            replies (the ``shop_name`` slot, set at session start) and the LLM prompts say it.
+        shop_description: ``SHOP_DESCRIPTION``, one line about the shop (at most 300
+            characters; default none), given to the LLM prompts as background
+            ("Kitchenware and baking tools for home cooks").
+        shop_tone: ``SHOP_TONE``, the tone of the LLM's words, a few plain words (default
+            "friendly and concise"). Name, description and tone are refused at start-up when
+            they hold control characters, markup or quoting characters, prompt markers or
+            instructions to the model (``models.llm.shop_voice`` says which).
         handoff_config: the handoff configuration (triggers, topics and teams, business
             hours, wait estimate; ``shop/handoff/handoff.yml``).
         relay_secret: ``SHOP_RELAY_SECRET``, shared with the Rasa server: it signs
@@ -128,6 +144,22 @@ class Settings(BaseSettings):
         tracker_retention_days: conversations idle longer than this are deleted from the
             tracker store by ``python -m apps.cli privacy purge`` (default 30; 0 keeps them).
 
+    Observability (issue 18; docs/operations.md#metrics-logs-and-tracing):
+
+        log_format: ``SHOP_LOG_FORMAT``, ``"text"`` (default, what ``make run`` writes) or
+            ``"json"``: the action server, the storefront and the console write one JSON
+            object per line (time, level, logger, message, the conversation id when known;
+            e-mails and phone numbers masked either way; ``shop.logging_setup``).
+        prometheus_multiproc_dir: ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's own
+            variable, no prefix): set, every process of a server writes its metric samples
+            to files in this folder and ``/metrics`` of any of them reports them all (one
+            folder per server instance; the action server empties it when it starts).
+            Unset (default): each process reports its own.
+        metrics_token: ``SHOP_METRICS_TOKEN``: when set, ``GET /metrics`` on the action
+            server, the storefront and the console needs ``Authorization: Bearer <token>``
+            (Prometheus: ``authorization: {credentials_file: ...}``). Unset: ``/metrics``
+            is open (it holds counts and timings, no customer data).
+
     Understanding shoppers (issue 16):
 
         public_url: ``SHOP_PUBLIC_URL``, the shop's public address (the same as the Rasa
@@ -140,6 +172,45 @@ class Settings(BaseSettings):
         intent_judge_timeout_s: seconds the second opinion may take before the usual
             question back is asked (default 1.5).
         intent_judge_candidates: the model's top intents offered to the LLM (default 4).
+
+    Commerce platform (issue 17; ``shop.commerce``, docs/onboarding.md):
+
+        commerce_backend: ``SHOP_COMMERCE_BACKEND``, where catalog, customers and orders
+            live: ``"builtin"`` (default: the shop's own database, nothing to sync or
+            write back), ``"shopify"`` (Admin GraphQL API) or ``"woocommerce"`` (REST API
+            v3). With a platform, ``python -m apps.cli commerce sync`` mirrors it into the
+            shop database, ``python -m apps.cli commerce webhooks`` keeps the mirror
+            current, and cancellations, address changes and returns made in chat are
+            written to the platform first (nothing changes locally when it can't be reached).
+        shopify_domain: ``SHOP_SHOPIFY_DOMAIN``, the shop's ``<name>.myshopify.com`` domain.
+        shopify_token: ``SHOP_SHOPIFY_TOKEN``, the custom app's Admin API access token
+            (``shpat_...``); or, for an app made in Shopify's Dev Dashboard,
+        shopify_client_id: ``SHOP_SHOPIFY_CLIENT_ID``, its client id: the connector then gets
+            its token with the client credentials grant (one of the two is needed).
+        shopify_api_version: ``SHOP_SHOPIFY_API_VERSION``, the Admin API version in the URL
+            (default ``2025-01``).
+        shopify_webhook_secret: ``SHOP_SHOPIFY_WEBHOOK_SECRET``, the app's client secret
+            Shopify signs webhooks with (``X-Shopify-Hmac-Sha256``).
+        woocommerce_url: ``SHOP_WOOCOMMERCE_URL``, the WordPress site's address
+            (``https://shop.example.com``; the API is under ``/wp-json/wc/v3``).
+        woocommerce_key, woocommerce_secret: ``SHOP_WOOCOMMERCE_KEY`` / ``SHOP_WOOCOMMERCE_SECRET``,
+            the REST API consumer key and secret (read/write).
+        woocommerce_webhook_secret: ``SHOP_WOOCOMMERCE_WEBHOOK_SECRET``, the secret set on
+            the shop's webhooks (``X-WC-Webhook-Signature``).
+        woocommerce_currency: ``SHOP_WOOCOMMERCE_CURRENCY``, the store's currency (ISO 4217,
+            default ``USD``; WooCommerce's products don't carry one).
+        woocommerce_allow_refunds: ``SHOP_WOOCOMMERCE_ALLOW_REFUNDS``: a return asked for in
+            chat records a refund on the order (WooCommerce has no returns); off (default):
+            the shopper is offered a person instead.
+        woocommerce_completed_means_delivered: ``SHOP_WOOCOMMERCE_COMPLETED_MEANS_DELIVERED``:
+            the store marks orders *completed* only once delivered; off (default):
+            *completed* reads as shipped.
+        woocommerce_query_auth: ``SHOP_WOOCOMMERCE_QUERY_AUTH``: send the key and secret as
+            query parameters (still over HTTPS) for hosts that drop the ``Authorization``
+            header; off (default): HTTP Basic.
+        commerce_webhook_port: port of the webhook receiver
+            (``python -m apps.cli commerce webhooks``; default 8002, loopback only: put a
+            TLS proxy in front of it for the platform to reach it).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -183,7 +254,12 @@ class Settings(BaseSettings):
     widget_server_url: str = "http://127.0.0.1:5005"
     widget_bundle: Path = REPO_ROOT / "web" / "dist" / "shop-assistant.js"
     demo_customer_id: int = Field(default=1, ge=1)
-    shop_name: str = Field(default="Ridgeline Outfitters", min_length=1, max_length=100)
+    session_secret: SecretStr = SecretStr("")
+    recommend_api_token: SecretStr = SecretStr("")
+    shop_name: str = Field(default="Ridgeline Outfitters", min_length=1, max_length=100,
+                           validation_alias=AliasChoices("SHOP_NAME", "SHOP_SHOP_NAME"))
+    shop_description: str = Field(default="", max_length=300, validation_alias="SHOP_DESCRIPTION")
+    shop_tone: str = Field(default="friendly and concise", max_length=60, validation_alias="SHOP_TONE")
     handoff_config: Path = REPO_ROOT / "shop" / "handoff" / "handoff.yml"
     relay_secret: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
@@ -201,11 +277,61 @@ class Settings(BaseSettings):
     console_login_concurrency: int = Field(default=2, ge=1, le=16)
     tracker_db_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'tracker.db'}"
     tracker_retention_days: int = Field(default=30, ge=0)
+    log_format: Literal["text", "json"] = "text"
+    prometheus_multiproc_dir: str = Field(default="", validation_alias="PROMETHEUS_MULTIPROC_DIR")
+    metrics_token: SecretStr = SecretStr("")
     public_url: str = "http://127.0.0.1:8000"
     intent_judge: bool = False
     intent_judge_timeout_s: float = Field(default=1.5, gt=0, le=30)
     intent_judge_candidates: int = Field(default=4, ge=2, le=10)
+    commerce_backend: Literal["builtin", "shopify", "woocommerce"] = "builtin"
+    shopify_domain: str = ""
+    shopify_token: SecretStr = SecretStr("")
+    shopify_api_version: str = Field(default="2025-01", pattern=r"^\d{4}-\d{2}$|^unstable$")
+    shopify_webhook_secret: SecretStr = SecretStr("")
+    shopify_client_id: str = ""
+    woocommerce_url: str = ""
+    woocommerce_key: SecretStr = SecretStr("")
+    woocommerce_secret: SecretStr = SecretStr("")
+    woocommerce_webhook_secret: SecretStr = SecretStr("")
+    woocommerce_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    woocommerce_allow_refunds: bool = False
+    woocommerce_completed_means_delivered: bool = False
+    woocommerce_query_auth: bool = False
+    commerce_webhook_port: int = Field(default=8002, ge=1, le=65535)
 
+    @model_validator(mode="after")
+    def _commerce_backend_complete(self) -> Settings:
+        """The chosen commerce backend has every setting it needs (named by variable)."""
+        needed = {
+            "shopify": {"SHOP_SHOPIFY_DOMAIN": self.shopify_domain,
+                        "SHOP_SHOPIFY_TOKEN (or SHOP_SHOPIFY_CLIENT_ID)":
+                            self.shopify_token.get_secret_value() or self.shopify_client_id,
+                        "SHOP_SHOPIFY_WEBHOOK_SECRET": self.shopify_webhook_secret.get_secret_value()},
+            "woocommerce": {"SHOP_WOOCOMMERCE_URL": self.woocommerce_url,
+                            "SHOP_WOOCOMMERCE_KEY": self.woocommerce_key.get_secret_value(),
+                            "SHOP_WOOCOMMERCE_SECRET": self.woocommerce_secret.get_secret_value(),
+                            "SHOP_WOOCOMMERCE_WEBHOOK_SECRET": self.woocommerce_webhook_secret.get_secret_value()},
+        }.get(self.commerce_backend, {})
+        missing = [name for name, value in needed.items() if not value.strip()]
+        if missing:
+            raise ValueError(f"SHOP_COMMERCE_BACKEND={self.commerce_backend} needs {', '.join(missing)} "
+                             f"(unset or empty); set {'it' if len(missing) == 1 else 'them'}, or use "
+                             "SHOP_COMMERCE_BACKEND=builtin (the shop's own database)")
+        return self
+
+
+    @field_validator("shop_name", "shop_description", "shop_tone")
+    @classmethod
+    def _fit_for_prompts(cls, value: str, info: ValidationInfo) -> str:
+        """The shop's name, description and tone go into prompts and replies: plain text
+        on one line, no prompt markers or instructions (see ``models.llm.shop_voice``)."""
+        check = {"shop_name": check_shop_name, "shop_description": check_shop_description,
+                 "shop_tone": check_shop_tone}[str(info.field_name)]
+        text = check(value)
+        if info.field_name == "shop_name" and not text:
+            raise ValueError("shop_name must not be empty")
+        return text
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -3,8 +3,11 @@ assistant's apps.
 
 Groups: ``db``, ``promo``, ``web``, ``console`` (:mod:`apps.cli.shop_commands`), ``index``
 (:mod:`apps.cli.index_commands`), ``recommender`` (:mod:`apps.cli.recommender_commands`), ``llm``
-(:mod:`apps.cli.llm_commands`) and ``privacy`` (:mod:`apps.cli.privacy_commands`). The demo shop and catalog
-imports are tools: ``python -m tools``.
+(:mod:`apps.cli.llm_commands`), ``privacy`` (:mod:`apps.cli.privacy_commands`) and ``commerce``
+(:mod:`apps.cli.commerce_commands`);
+``vocabulary`` (:mod:`apps.cli.vocabulary_commands`); ``catalog`` (catalog file imports,
+:mod:`apps.cli.catalog_commands`); ``admin``, ``policy``, ``offer`` (staff accounts, policy and FAQ
+texts, offers: :mod:`apps.cli.admin_commands`). The demo shop is a tool: ``python -m tools``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,29 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from apps.cli import index_commands, llm_commands, privacy_commands, recommender_commands, shop_commands
+from apps.cli import (
+    admin_commands,
+    catalog_commands,
+    commerce_commands,
+    index_commands,
+    llm_commands,
+    privacy_commands,
+    recommender_commands,
+    shop_commands,
+    vocabulary_commands,
+)
 
 GROUPS: dict[str, Callable[[list[str]], int]] = {
     "index": index_commands.main,
     "recommender": recommender_commands.main,
     "llm": llm_commands.main,
     "privacy": privacy_commands.main,
+    "commerce": commerce_commands.main,
+    "vocabulary": vocabulary_commands.main,
+    "catalog": catalog_commands.main,
+    "admin": admin_commands.admin_main,
+    "policy": admin_commands.policy_main,
+    "offer": admin_commands.offer_main,
 }
 
 

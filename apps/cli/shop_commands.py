@@ -23,11 +23,13 @@ from apps.console.app import create_console_app
 from apps.console.auth import LoginLimit, SessionPolicy
 from apps.console.staff import ensure_demo_staff
 from apps.console.wiring import ConsoleConfig
+from apps.metrics import MetricsConfig, metrics_config, reset_multiprocess_dir
 from apps.storefront.pages import StorefrontConfig, create_app
 from shop.cli_args import display_url, parse_as_of, run_parsed
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.handoff.handoff_config import load_config
+from shop.logging_setup import configure_logging
 from shop.promo.report import ab_report, attribute_outcomes, format_report
 from shop.settings import Settings, get_settings
 
@@ -55,12 +57,23 @@ def _cmd_promo_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def serving_metrics(settings: Settings) -> MetricsConfig:
+    """Logging as ``SHOP_LOG_FORMAT`` says (uvicorn's loggers included) and the
+    ``/metrics`` settings, with last run's multiprocess samples removed."""
+    configure_logging(log_format=settings.log_format)
+    metrics = metrics_config(settings)
+    if metrics.multiproc_dir is not None:
+        reset_multiprocess_dir(metrics.multiproc_dir)
+    return metrics
+
+
 def _cmd_web(args: argparse.Namespace) -> int:
     settings = get_settings()
     config = StorefrontConfig(database_url=args.url or settings.database_url, rasa_url=settings.widget_server_url,
                               widget_bundle=settings.widget_bundle, identity_secret=settings.identity_secret,
-                              demo_customer_id=settings.demo_customer_id, shop_name=settings.shop_name)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+                              demo_customer_id=settings.demo_customer_id, shop_name=settings.shop_name,
+                              metrics=serving_metrics(settings))
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning", log_config=None)
     return 0
 
 
@@ -97,14 +110,17 @@ def _cmd_console(args: argparse.Namespace) -> int:
                                                  max_s=settings.console_session_max_s),
                            login_limit=login_limit(settings),
                            cookie_secure=settings.console_cookie_secure, assist_timeout_s=settings.llm_timeout_s,
-                           promo_code_days=settings.promo_code_days, shop_name=settings.shop_name)
+                           promo_code_days=settings.promo_code_days, shop_name=settings.shop_name,
+                           metrics=serving_metrics(settings))
     print(f"Staff console: http://{args.host}:{args.port}/")
-    uvicorn.run(create_console_app(config), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_console_app(config), host=args.host, port=args.port, log_level="warning", log_config=None)
     return 0
 
 
 GROUPS_EPILOG = ("more groups: index (search index: build, sync, info, search), recommender (train, evaluate), "
-                 "llm (fetch, list, serve, smoke), privacy (export, delete, purge); "
+                 "llm (fetch, list, serve, smoke), privacy (export, delete, purge), commerce (sync, webhooks), "
+                 "catalog (import), vocabulary (build), admin (create-user), policy (list, show, set), "
+                 "offer (list, create, pause, resume, end); "
                  "`python -m apps.cli GROUP --help` for each")
 
 
@@ -113,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m apps.cli", description="The shop assistant's command line.",
                                      epilog=GROUPS_EPILOG)
     groups = parser.add_subparsers(dest="group", required=True,
-                                   metavar="{db,promo,web,console,index,recommender,llm,privacy}")
+                                   metavar="{db,promo,web,console,index,recommender,llm,privacy,commerce,catalog,vocabulary,admin,policy,"
+                                           "offer}")
 
     url_help = "SQLAlchemy database URL (default: DATABASE_URL or var/shop.db)"
 

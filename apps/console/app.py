@@ -6,7 +6,8 @@ password, 429 while the email or the client address is rate limited, 503 while e
 password check is busy, 403 for a bad CSRF field), ``POST
 /logout`` (``X-CSRF-Token``), ``GET /`` (the console: 303 to ``/login`` without a
 session), ``/assets/console.js`` (the built front end) and ``/assets/console.css``,
-``GET /health``. The JSON API and the event stream: ``apps.console.api``,
+``GET /health``, ``GET /metrics`` (Prometheus: request timings, the handoff queue, live
+staff sessions; :mod:`apps.metrics`). The JSON API and the event stream: ``apps.console.api``,
 ``apps.console.sse``. Every response carries a strict Content-Security-Policy.
 """
 
@@ -43,6 +44,8 @@ from apps.console.auth import (
 from apps.console.guards import staff_guard
 from apps.console.sse import sse_router
 from apps.console.wiring import Assist, Console, ConsoleConfig, utcnow
+from apps.log_context import RequestLogContext, console_handoff
+from apps.metrics import HandoffQueueCollector, StaffSessionsCollector, install_metrics
 
 HERE = Path(__file__).resolve().parent
 LOGIN_FAILED = "That email and password don't match an active account."
@@ -92,6 +95,10 @@ def create_console_app(config: ConsoleConfig, *, clock: Callable[[], datetime] =
                       **({"deliver": deliver} if deliver is not None else {}))
     app = FastAPI(title=f"{config.shop_name} staff console", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders)
+    install_metrics(app, config.metrics, collectors=[
+        HandoffQueueCollector(console.db, clock=clock),
+        StaffSessionsCollector(console.db, clock=clock, idle_s=config.session.idle_s)])
+    app.add_middleware(RequestLogContext, reader=console_handoff)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, exc: RequestValidationError) -> Response:

@@ -13,6 +13,7 @@ from apps.console.auth import CSRF_HEADER, SESSION_COOKIE, Staff, resolve_sessio
 from apps.console.wiring import Console
 from shop.db.schema import Handoff
 from shop.handoff.states import get_handoff
+from shop.logging_setup import bind_conversation
 
 
 def staff_guard(console: Console, *, touch: bool = True) -> Callable[[Request], Staff]:
@@ -44,6 +45,7 @@ def visible_handoff(session: Session, staff: Staff, handoff_id: int) -> Handoff:
     handoff = get_handoff(session, handoff_id=handoff_id)
     if handoff is None or not staff.sees(handoff.team):
         raise HTTPException(404, "No such conversation.")
+    bind_conversation(handoff.sender_id, handoff_id=handoff.id)
     return handoff
 
 

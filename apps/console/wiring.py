@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from apps.console.auth import LoginLimit, SessionPolicy
+from apps.metrics import MetricsConfig
 from shop.assist.panel import customer_panel
 from shop.assist.suggested_replies import suggest_replies, summarize
 from shop.db.engine import session_scope
 from shop.handoff.relay import deliver
 from shop.services.llm import get_llm_runner
+from shop.services.llm_voice import get_shop_voice
 from shop.services.recommendations import get_model_holder
 from shop.settings import get_settings
 
@@ -47,6 +49,7 @@ class ConsoleConfig:
         sse_heartbeat_s: seconds of silence before the stream sends a comment (15).
         deliver_timeout_s: seconds one relay call may take (default 15).
         shop_name: the shop's name, as the pages show it.
+        metrics: ``/metrics`` settings (multiprocess folder, bearer token; ``apps.metrics``).
     """
 
     database_url: str
@@ -62,6 +65,7 @@ class ConsoleConfig:
     sse_heartbeat_s: float = 15.0
     deliver_timeout_s: float = 15.0
     shop_name: str = "Ridgeline Outfitters"
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
 def _customer_panel(session: Session, *, handoff: Any, now: datetime) -> Any:
@@ -75,12 +79,13 @@ def _customer_panel(session: Session, *, handoff: Any, now: datetime) -> Any:
 
 async def _summarize(*, transcript: list[dict], panel: Any, runner: Any) -> Any:
 
-    return await summarize(transcript=transcript, panel=panel, runner=runner)
+    return await summarize(transcript=transcript, panel=panel, runner=runner, voice=get_shop_voice())
 
 
 async def _suggest_replies(*, transcript: list[dict], panel: Any, runner: Any, count: int = 3) -> list[Any]:
 
-    return await suggest_replies(transcript=transcript, panel=panel, runner=runner, count=count)
+    return await suggest_replies(transcript=transcript, panel=panel, runner=runner, count=count,
+                                 voice=get_shop_voice())
 
 
 def _llm_runner() -> Any:

@@ -8,7 +8,7 @@ of signature, valid for :data:`SIGN_IN_TTL_S`, checked in constant time.
 
 API: ``GET /api/cart?session=<widget session id>`` -> the chat session's cart
 ``{"lines": [...], "count": int, "total": "$0.00"}`` (the same cart the assistant's
-"add to cart" writes); ``GET /health``.
+"add to cart" writes); ``GET /health``; ``GET /metrics`` (Prometheus, :mod:`apps.metrics`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from apps.log_context import RequestLogContext, cart_session
+from apps.metrics import MetricsConfig, install_metrics
 from apps.storefront.images import placeholder_svg
 from protocol.identity import DEFAULT_CUSTOMER_TTL_S, customer_sig_valid, sign_customer_id
 from shop.db.engine import session_scope
@@ -48,7 +50,8 @@ class StorefrontConfig:
     """``database_url``: the shop database; ``rasa_url``: the Rasa server as the
     browser reaches it; ``widget_bundle``: the built widget file; ``identity_secret``:
     signs customer ids for the widget (empty: no sign-in); ``demo_customer_id``: who
-    the demo sign-in signs in as; ``shop_name``: the name the pages show."""
+    the demo sign-in signs in as; ``shop_name``: the name the pages show; ``metrics``:
+    ``/metrics`` settings (``apps.metrics``)."""
 
     database_url: str
     rasa_url: str
@@ -56,6 +59,7 @@ class StorefrontConfig:
     identity_secret: str = ""
     demo_customer_id: int = 1
     shop_name: str = "Ridgeline Outfitters"
+    metrics: MetricsConfig = MetricsConfig()
 
 
 def _signed_in(request: Request, secret: str) -> int | None:
@@ -72,6 +76,8 @@ def _signed_in(request: Request, secret: str) -> int | None:
 def create_app(config: StorefrontConfig) -> FastAPI:
     """The storefront for ``config``; nothing is opened until a request arrives."""
     app = FastAPI(title=f"{config.shop_name} demo storefront", docs_url=None, redoc_url=None)
+    install_metrics(app, config.metrics)
+    app.add_middleware(RequestLogContext, reader=cart_session)
     templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/assets", StaticFiles(directory=HERE / "static"), name="assets")
 
@@ -83,7 +89,8 @@ def create_app(config: StorefrontConfig) -> FastAPI:
                 customer = session.get(Customer, customer_id)
                 name = customer.first_name if customer is not None else None
         widget = {"server": config.rasa_url, "title": f"{config.shop_name} assistant",
-                  "greeting": "Hi! I can find gear, check an order, start a return or find you a deal."}
+                  "greeting": f"Hi! I'm the {config.shop_name} assistant. I can find products, check an order, "
+                              "start a return or find you a deal."}
         if customer_id is not None and name is not None:
             widget["customer_id"] = str(customer_id)
             widget["customer_sig"] = sign_customer_id(str(customer_id), config.identity_secret,

@@ -25,7 +25,8 @@ from actions.search import RELAXED_WORDS, pointed_product_id, query_from_message
 from shop.services.cart import add_to_cart
 from shop.services.catalog import SIZE_ORDER
 from shop.services.fallback import find_category_in_text
-from shop.services.interactions import record_interaction
+from shop.services.interactions import known_customer, record_interaction, utc_now
+from shop.services.recommendation_log import record_impressions
 from shop.services.recommendations import (
     Recommendations,
     get_model_holder,
@@ -55,8 +56,12 @@ def warm_up(session: Any) -> None:
 
 
 def _recommend(session: Any, **kwargs: Any) -> Recommendations:
-    """In the worker thread: the served model (hot-swapped) and the recommendations."""
-    return recommend_products(session, holder=_holder(), k=get_settings().recommend_count, **kwargs)
+    """In the worker thread: the served model (hot-swapped) and the recommendations, each
+    logged as shown (``recommendation_impressions``: the CTR and conversion funnel)."""
+    result = recommend_products(session, holder=_holder(), k=get_settings().recommend_count, **kwargs)
+    record_impressions(session, result=result, source="chat", session_id=kwargs.get("session_id"),
+                       customer_id=known_customer(session, customer_id=kwargs.get("customer_id")), now=utc_now())
+    return result
 
 
 def _constraints(tracker: Tracker) -> SearchQuery:

@@ -8,14 +8,17 @@ of signature, valid for :data:`SIGN_IN_TTL_S`, checked in constant time.
 
 API: ``GET /api/cart?session=<widget session id>`` -> the chat session's cart
 ``{"lines": [...], "count": int, "total": "$0.00"}`` (the same cart the assistant's
-"add to cart" writes); ``GET /health``; ``GET /metrics`` (Prometheus, :mod:`apps.metrics`).
+"add to cart" writes); ``GET /health``; ``GET /metrics`` (Prometheus, :mod:`apps.http_metrics`).
+
+Checkout: ``GET /checkout`` and ``POST /api/checkout`` (:mod:`apps.storefront.checkout_api`).
+The shop's server: ``GET /recommend`` (bearer token; :mod:`apps.storefront.recommend_api`).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from fastapi import FastAPI, Form, HTTPException, Query, Request
@@ -23,10 +26,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from apps.http_metrics import install_metrics
 from apps.log_context import RequestLogContext, cart_session
-from apps.metrics import MetricsConfig, install_metrics
+from apps.storefront.app_config import StorefrontConfig
+from apps.storefront.checkout_api import install_checkout
+from apps.storefront.demo_sign_in import SIGN_IN_COOKIE, SIGN_IN_TTL_S, signed_in
 from apps.storefront.images import placeholder_svg
-from protocol.identity import DEFAULT_CUSTOMER_TTL_S, customer_sig_valid, sign_customer_id
+from apps.storefront.recommend_api import install_recommend_api
+from protocol.identity import DEFAULT_CUSTOMER_TTL_S, sign_customer_id
 from shop.db.engine import session_scope
 from shop.db.schema import Customer
 from shop.services.cart import view_cart
@@ -40,38 +47,7 @@ from shop.services.catalog import (
 HERE = Path(__file__).resolve().parent
 SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 HANDLE_RE = re.compile(r"^[a-z0-9-]{1,200}$")
-SIGN_IN_COOKIE = "shop_demo_customer"
-SIGN_IN_TTL_S = 7 * 24 * 3600
 WIDGET_SIG_TTL_S = DEFAULT_CUSTOMER_TTL_S  # 12 h: each page load signs again
-
-
-@dataclass(frozen=True)
-class StorefrontConfig:
-    """``database_url``: the shop database; ``rasa_url``: the Rasa server as the
-    browser reaches it; ``widget_bundle``: the built widget file; ``identity_secret``:
-    signs customer ids for the widget (empty: no sign-in); ``demo_customer_id``: who
-    the demo sign-in signs in as; ``shop_name``: the name the pages show; ``metrics``:
-    ``/metrics`` settings (``apps.metrics``)."""
-
-    database_url: str
-    rasa_url: str
-    widget_bundle: Path
-    identity_secret: str = ""
-    demo_customer_id: int = 1
-    shop_name: str = "Ridgeline Outfitters"
-    metrics: MetricsConfig = MetricsConfig()
-
-
-def _signed_in(request: Request, secret: str) -> int | None:
-    """The customer id of a valid, unexpired demo sign-in cookie (``<id>.<expires>.<hmac>``,
-    checked in constant time), or ``None``."""
-    value = request.cookies.get(SIGN_IN_COOKIE, "")
-    customer_id, _, sig = value.partition(".")
-    if not customer_id.isdigit() or len(customer_id) > 18 or not customer_sig_valid(customer_id, sig, secret,
-                                                                                    now=time.time()):
-        return None
-    return int(customer_id)
-
 
 def create_app(config: StorefrontConfig) -> FastAPI:
     """The storefront for ``config``; nothing is opened until a request arrives."""
@@ -82,7 +58,7 @@ def create_app(config: StorefrontConfig) -> FastAPI:
     app.mount("/assets", StaticFiles(directory=HERE / "static"), name="assets")
 
     def page_context(request: Request) -> dict[str, object]:
-        customer_id = _signed_in(request, config.identity_secret)
+        customer_id = signed_in(request, config.identity_secret)
         name = None
         if customer_id is not None:
             with session_scope(config.database_url) as session:
@@ -144,6 +120,9 @@ def create_app(config: StorefrontConfig) -> FastAPI:
             view = view_cart(db, session_id=session)
         return JSONResponse({"lines": [asdict(line) for line in view.lines], "count": view.count, "total": view.total},
                             headers={"Cache-Control": "no-store"})
+
+    install_checkout(app, config, templates, page_context)
+    install_recommend_api(app, config)
 
     @app.get("/widget/shop-assistant.js")
     def widget_bundle() -> Response:

@@ -32,4 +32,5 @@ INTENT_LABELS: dict[str, str] = {
     "out_of_scope": "ask about something else",
     "unsupported_request": "ask about your account, invoices or newsletters",
     "other_language": "write in another language",
+    "rate": "rate this chat",
 }

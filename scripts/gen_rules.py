@@ -15,6 +15,7 @@ simple = [
     ("ask_recommendation", "action_recommend_products"), ("similar_products", "action_similar_products"),
     ("add_to_cart", "action_add_to_cart"),
     ("unsupported_request", "action_unsupported_request"), ("other_language", "action_other_language"),
+    ("rate", "action_record_csat"),
 ]
 forms = [
     ("order_status", "order_lookup_form", "action_show_order_status"),

@@ -4,16 +4,19 @@ conversations are kept.
 - :func:`export_data`: everything held about the owner of an e-mail address, as one
   JSON-ready dict: the customer row, orders (items, status events), returns, reviews,
   carts (items), offer codes and offer decisions, interactions, handoffs with their
-  messages, tickets, and the tracker-store conversations that carried the e-mail or
+  messages, tickets (and the e-mail replies to them), CSAT ratings of its conversations,
+  and the tracker-store conversations that carried the e-mail or
   the customer id (or belong to the customer's handoffs and carts);
 - :func:`delete_data`: deletes or anonymises it. Deleted: the conversations in the
-  tracker store, handoff messages, tickets, carts, interactions. Anonymised (kept for
+  tracker store, handoff messages, tickets and their replies, carts, interactions.
+  Anonymised (kept for
   accounting and the shop's statistics): the customer row (e-mail
   ``deleted-<id>@deleted.invalid``, name "Deleted", no phone, city or country, no
   marketing), orders (totals, items, dates and country kept; name, street, city,
   postcode and tracking number removed), returns (reason removed), reviews (no longer
   linked to the customer), offer codes and decisions (kept, linked to the anonymised
-  row), handoffs (sender id and detail removed), suggested-reply texts of those handoffs;
+  row), handoffs (sender id and detail removed), suggested-reply texts of those handoffs,
+  CSAT ratings (conversation id and comment removed, the score kept);
 - :func:`purge_conversations`: deletes tracker-store conversations idle longer than a
   number of days.
 
@@ -40,10 +43,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    cast,
     delete,
     false,
     func,
     inspect,
+    literal,
     or_,
     select,
     update,
@@ -55,6 +60,7 @@ from shop.db.schema import (
     Base,
     Cart,
     CartItem,
+    CsatRating,
     Customer,
     Handoff,
     HandoffMessage,
@@ -68,6 +74,7 @@ from shop.db.schema import (
     Review,
     SuggestionEvent,
     Ticket,
+    TicketReply,
 )
 
 MAX_EMAIL_CHARS = 254
@@ -243,6 +250,9 @@ def export_data(session: Session, tracker: Engine | None, *, email: str) -> dict
                                                         Interaction.session_id.in_(subject.senders))),
         "handoffs": handoffs,
         "tickets": _rows(session, Ticket, Ticket.id.in_(subject.tickets)),
+        "ticket_replies": _rows(session, TicketReply, TicketReply.ticket_id.in_(subject.tickets)),
+        "csat_ratings": _rows(session, CsatRating, or_(CsatRating.conversation.in_(subject.senders),
+                                                      CsatRating.handoff_id.in_(subject.handoffs))),
         "conversations": conversations(tracker, subject.senders),
     }
 
@@ -280,7 +290,11 @@ def delete_data(session: Session, tracker: Engine | None, *, email: str) -> dict
     count("handoff_messages", delete(HandoffMessage).where(HandoffMessage.handoff_id.in_(handoffs)))
     count("suggestion_texts", update(SuggestionEvent).where(SuggestionEvent.handoff_id.in_(handoffs))
           .values(shown_text="", sent_text=None))
+    count("ticket_replies", delete(TicketReply).where(TicketReply.ticket_id.in_(subject.tickets)))
     count("tickets", delete(Ticket).where(Ticket.id.in_(subject.tickets)))
+    count("csat_ratings", update(CsatRating).where(or_(CsatRating.conversation.in_(senders),
+                                                       CsatRating.handoff_id.in_(handoffs)))
+          .values(conversation=literal("deleted:").concat(cast(CsatRating.id, String)), comment=None))
     for handoff_id in handoffs:
         count("handoffs", update(Handoff).where(Handoff.id == handoff_id)
               .values(sender_id=f"deleted:{handoff_id}", detail=None, customer_id=None))

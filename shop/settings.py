@@ -211,6 +211,20 @@ class Settings(BaseSettings):
         commerce_webhook_port: port of the webhook receiver
             (``python -m apps.cli commerce webhooks``; default 8002, loopback only: put a
             TLS proxy in front of it for the platform to reach it).
+
+    Ticket replies by e-mail (issue 19; ``shop.handoff.mailer``, docs/agent-assist.md#tickets):
+
+        smtp_host: ``SHOP_SMTP_HOST``, the mail server the console sends ticket replies
+            through; empty (default): replies are kept, marked failed, "e-mail is not set up".
+        smtp_port: ``SHOP_SMTP_PORT`` (default 587, submission).
+        smtp_user, smtp_password: ``SHOP_SMTP_USER`` / ``SHOP_SMTP_PASSWORD``, SMTP AUTH
+            (empty user: no login). The password is only sent over STARTTLS, or to a
+            server on this machine.
+        smtp_from: ``SHOP_SMTP_FROM``, the sender address of replies (``support@shop.example``).
+        smtp_reply_to: ``SHOP_SMTP_REPLY_TO``, where shoppers' answers go (default: ``smtp_from``).
+        smtp_starttls: ``SHOP_SMTP_STARTTLS``, upgrade to TLS before anything else (default
+            on; a server that does not offer it is refused, never used in plain text).
+        smtp_timeout_s: ``SHOP_SMTP_TIMEOUT_S``, seconds one SMTP step may take (default 10).
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -299,6 +313,14 @@ class Settings(BaseSettings):
     woocommerce_completed_means_delivered: bool = False
     woocommerce_query_auth: bool = False
     commerce_webhook_port: int = Field(default=8002, ge=1, le=65535)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = ""
+    smtp_reply_to: str = ""
+    smtp_starttls: bool = True
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
 
     @model_validator(mode="after")
     def _commerce_backend_complete(self) -> Settings:

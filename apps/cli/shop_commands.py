@@ -23,12 +23,13 @@ from apps.console.app import create_console_app
 from apps.console.auth import LoginLimit, SessionPolicy
 from apps.console.staff import ensure_demo_staff
 from apps.console.wiring import ConsoleConfig
-from apps.metrics import MetricsConfig, metrics_config, reset_multiprocess_dir
+from apps.http_metrics import MetricsConfig, metrics_config, reset_multiprocess_dir
 from apps.storefront.pages import StorefrontConfig, create_app
 from shop.cli_args import display_url, parse_as_of, run_parsed
 from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.handoff.handoff_config import load_config
+from shop.handoff.mailer import smtp_config
 from shop.logging_setup import configure_logging
 from shop.promo.report import ab_report, attribute_outcomes, format_report
 from shop.settings import Settings, get_settings
@@ -72,7 +73,12 @@ def _cmd_web(args: argparse.Namespace) -> int:
     config = StorefrontConfig(database_url=args.url or settings.database_url, rasa_url=settings.widget_server_url,
                               widget_bundle=settings.widget_bundle, identity_secret=settings.identity_secret,
                               demo_customer_id=settings.demo_customer_id, shop_name=settings.shop_name,
-                              metrics=serving_metrics(settings))
+                              metrics=serving_metrics(settings),
+                              session_secret=settings.session_secret.get_secret_value(),
+                              recommend_api_token=settings.recommend_api_token.get_secret_value(),
+                              recommend_model_dir=settings.recommend_model_dir,
+                              recommend_check_s=settings.recommend_check_s,
+                              recommend_count=settings.recommend_count)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning", log_config=None)
     return 0
 
@@ -111,7 +117,7 @@ def _cmd_console(args: argparse.Namespace) -> int:
                            login_limit=login_limit(settings),
                            cookie_secure=settings.console_cookie_secure, assist_timeout_s=settings.llm_timeout_s,
                            promo_code_days=settings.promo_code_days, shop_name=settings.shop_name,
-                           metrics=serving_metrics(settings))
+                           metrics=serving_metrics(settings), smtp=smtp_config(settings))
     print(f"Staff console: http://{args.host}:{args.port}/")
     uvicorn.run(create_console_app(config), host=args.host, port=args.port, log_level="warning", log_config=None)
     return 0

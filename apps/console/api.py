@@ -19,9 +19,11 @@ from apps.console.routes.handoffs import handoffs_router
 from apps.console.routes.messages import messages_router
 from apps.console.routes.queue_list import queue_router
 from apps.console.routes.staff_admin import staff_admin_router
+from apps.console.routes.ticket_desk import ticket_desk_router
 from apps.console.wiring import Console
 
-ROUTERS = (staff_admin_router, queue_router, handoffs_router, assist_router, messages_router, audit_router)
+ROUTERS = (staff_admin_router, queue_router, handoffs_router, assist_router, messages_router, audit_router,
+           ticket_desk_router)
 
 
 def api_router(console: Console) -> APIRouter:

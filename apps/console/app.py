@@ -5,9 +5,10 @@ Pages: ``GET /login`` (form; double-submit CSRF cookie + hidden field), ``POST /
 password, 429 while the email or the client address is rate limited, 503 while every
 password check is busy, 403 for a bad CSRF field), ``POST
 /logout`` (``X-CSRF-Token``), ``GET /`` (the console: 303 to ``/login`` without a
-session), ``/assets/console.js`` (the built front end) and ``/assets/console.css``,
+session), ``GET /tickets`` (the tickets desk, ``/assets/tickets.js``),
+``/assets/console.js`` (the built front end) and ``/assets/console.css``,
 ``GET /health``, ``GET /metrics`` (Prometheus: request timings, the handoff queue, live
-staff sessions; :mod:`apps.metrics`). The JSON API and the event stream: ``apps.console.api``,
+staff sessions; :mod:`apps.http_metrics`). The JSON API and the event stream: ``apps.console.api``,
 ``apps.console.sse``. Every response carries a strict Content-Security-Policy.
 """
 
@@ -44,8 +45,8 @@ from apps.console.auth import (
 from apps.console.guards import staff_guard
 from apps.console.sse import sse_router
 from apps.console.wiring import Assist, Console, ConsoleConfig, utcnow
+from apps.http_metrics import HandoffQueueCollector, StaffSessionsCollector, install_metrics
 from apps.log_context import RequestLogContext, console_handoff
-from apps.metrics import HandoffQueueCollector, StaffSessionsCollector, install_metrics
 
 HERE = Path(__file__).resolve().parent
 LOGIN_FAILED = "That email and password don't match an active account."
@@ -198,6 +199,16 @@ def create_console_app(config: ConsoleConfig, *, clock: Callable[[], datetime] =
         if staff is None:
             return RedirectResponse("/login", status_code=303)
         return templates.TemplateResponse(request, "console.html", {
+            "shop_name": config.shop_name, "staff": staff, "csrf_token": staff.csrf_token,
+            "teams": "all teams" if staff.all_teams else ", ".join(staff.teams)})
+
+    @app.get("/tickets", response_class=HTMLResponse)
+    def tickets_page(request: Request) -> Response:
+        """The tickets desk (``/assets/tickets.js`` over ``/api/tickets``)."""
+        staff = current(request)
+        if staff is None:
+            return RedirectResponse("/login", status_code=303)
+        return templates.TemplateResponse(request, "tickets.html", {
             "shop_name": config.shop_name, "staff": staff, "csrf_token": staff.csrf_token,
             "teams": "all teams" if staff.all_teams else ", ".join(staff.teams)})
 

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from apps.console.auth import LoginLimit, SessionPolicy
-from apps.metrics import MetricsConfig
+from apps.http_metrics import MetricsConfig
 from shop.assist.panel import customer_panel
 from shop.assist.suggested_replies import suggest_replies, summarize
 from shop.db.engine import session_scope
+from shop.handoff.mailer import SmtpConfig
 from shop.handoff.relay import deliver
 from shop.services.llm import get_llm_runner
 from shop.services.llm_voice import get_shop_voice
@@ -49,7 +50,9 @@ class ConsoleConfig:
         sse_heartbeat_s: seconds of silence before the stream sends a comment (15).
         deliver_timeout_s: seconds one relay call may take (default 15).
         shop_name: the shop's name, as the pages show it.
-        metrics: ``/metrics`` settings (multiprocess folder, bearer token; ``apps.metrics``).
+        metrics: ``/metrics`` settings (multiprocess folder, bearer token; ``apps.http_metrics``).
+        smtp: the mail server ticket replies go out through (``SHOP_SMTP_*``,
+            ``shop.handoff.mailer``); unset: replies are kept, marked failed.
     """
 
     database_url: str
@@ -66,6 +69,7 @@ class ConsoleConfig:
     deliver_timeout_s: float = 15.0
     shop_name: str = "Ridgeline Outfitters"
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
 
 def _customer_panel(session: Session, *, handoff: Any, now: datetime) -> Any:

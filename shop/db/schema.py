@@ -29,12 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db.base import Base
-
-# re-exported, so importing the schema registers every table on Base.metadata
+# the *_tables modules are re-exported, so importing the schema registers every table on Base.metadata
 from shop.db.attribution_tables import OrderAttribution as OrderAttribution
 from shop.db.attribution_tables import OrderLineAttribution as OrderLineAttribution
 from shop.db.attribution_tables import RecommendationImpression as RecommendationImpression
+from shop.db.base import Base
+from shop.db.feedback_tables import CsatRating as CsatRating
+from shop.db.feedback_tables import TicketReply as TicketReply
 from shop.db.platform_tables import SyncCursor as SyncCursor
 from shop.db.platform_tables import WebhookDelivery as WebhookDelivery
 
@@ -544,7 +545,9 @@ class HandoffMessage(Base):
 
 
 class Ticket(Base):
-    """A message left for the team while nobody was online, answered by email."""
+    """A message left for the team while nobody was online, answered by email from the
+    console (``ticket_replies``): ``status`` ``open`` or ``closed`` (``closed_at``,
+    ``closed_by``); ``assigned_to``: the staff member answering it."""
 
     __tablename__ = "tickets"
 
@@ -556,6 +559,9 @@ class Ticket(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
 
 class SuggestionEvent(Base):

@@ -13,6 +13,7 @@ from rasa_sdk import Action
 import actions
 from tests.actions import (
     test_conversation_actions,
+    test_csat_actions,
     test_honest_answers,
     test_order_actions,
     test_recommend_actions,
@@ -36,10 +37,11 @@ def served_actions() -> dict[str, type[Action]]:
 
 def test_every_action_has_unit_tests() -> None:
     covered = {cls().name() for module in (test_conversation_actions, test_honest_answers, test_order_actions,
-                                           test_recommend_actions, test_search_actions, test_session_start)
+                                           test_recommend_actions, test_search_actions, test_session_start,
+                                           test_csat_actions)
                for cls in module.COVERED}
     served = served_actions()
-    assert len(served) == 28
+    assert len(served) == 29
     assert sorted(set(served) - covered) == [], "actions without tracker-JSON unit tests"
 
 

@@ -20,6 +20,7 @@ from shop.db.engine import session_scope
 from shop.db.schema import (
     Cart,
     CartItem,
+    CsatRating,
     Customer,
     Handoff,
     HandoffMessage,
@@ -28,6 +29,7 @@ from shop.db.schema import (
     ProductVariant,
     Return,
     Ticket,
+    TicketReply,
 )
 from tests.demo_shops import DemoShops
 
@@ -90,10 +92,16 @@ def _shop_rows(url: str) -> tuple[int, str, int, str]:
                        HandoffMessage(handoff_id=handoff.id, at=AS_OF, author="agent", text="Thanks")])
             s.add(Interaction(customer_id=cid, session_id=f"rest:{tag}-web", product_id=variant.product_id,
                               kind="view", at=AS_OF))
+            s.add(CsatRating(conversation=f"rest:{tag}-chat", channel="rest", trigger="end_of_chat",
+                             trigger_key="chat:1", score=2, comment=f"{tag}: slow", at=AS_OF))
         a_email = s.get(Customer, a_id).email  # type: ignore[union-attr]
         b_email = s.get(Customer, b_id).email  # type: ignore[union-attr]
-        s.add(Ticket(sender_id="rest:a-ticket", channel="rest", email=a_email.upper(), message="call me back",
-                     created_at=AS_OF))
+        ticket = Ticket(sender_id="rest:a-ticket", channel="rest", email=a_email.upper(), message="call me back",
+                        created_at=AS_OF)
+        s.add(ticket)
+        s.flush()
+        s.add(TicketReply(ticket_id=ticket.id, to_email=a_email, subject="Your call", body="We will call you",
+                          status="sent", attempts=1, created_at=AS_OF, sent_at=AS_OF))
     return a_id, a_email, b_id, b_email
 
 
@@ -146,6 +154,8 @@ def test_export_finds_everything_held(world: World, tmp_path: Path, capsys: pyte
     assert [c["session_id"] for c in data["carts"]] == ["rest:a-web"] and data["carts"][0]["items"]
     assert [h["sender_id"] for h in data["handoffs"]] == ["rest:a-chat"] and len(data["handoffs"][0]["messages"]) == 2
     assert [t["sender_id"] for t in data["tickets"]] == ["rest:a-ticket"]
+    assert [r["body"] for r in data["ticket_replies"]] == ["We will call you"]
+    assert [r["comment"] for r in data["csat_ratings"]] == ["a: slow"]
     assert any(i["session_id"] == "rest:a-web" for i in data["interactions"])
     assert set(data["conversations"]) == {"rest:a-chat", "telegram:555"}  # not rest:other, not B's
     assert data["conversations"]["telegram:555"][1]["data"]["value"] == world.a_email
@@ -170,6 +180,11 @@ def test_delete_removes_or_anonymises_and_spares_the_other_customer(world: World
         assert s.scalar(select(func.count()).select_from(Interaction).where(Interaction.customer_id == world.a_id)) == 0
         assert s.scalar(select(Cart.id).where(Cart.session_id == "rest:a-web")) is None
         assert s.scalar(select(Ticket.id).where(func.lower(Ticket.email) == world.a_email)) is None
+        assert s.scalar(select(func.count()).select_from(TicketReply)) == 0
+        ratings = s.execute(select(CsatRating.conversation, CsatRating.score, CsatRating.comment)
+                            .order_by(CsatRating.id)).all()
+        assert [tuple(r) for r in ratings] == [(f"deleted:{ratings[0][0].split(':')[1]}", 2, None),
+                                               ("rest:b-chat", 2, "b: slow")]  # the score stays for CSAT
         handoff = s.scalars(select(Handoff).where(Handoff.sender_id.like("deleted:%"))).one()
         assert handoff.customer_id is None and handoff.detail is None
         assert s.scalar(select(func.count()).select_from(HandoffMessage)

@@ -20,6 +20,7 @@ export function renderMessage(message, ctx) {
 
   const custom = isObject(message.custom) ? message.custom : null;
   const cards = custom?.type === "product_cards" && Array.isArray(custom.cards) ? custom : null;
+  const rating = custom?.type === "csat_request";
   // Product cards carry their own heading; the message text is the numbered list that
   // channels without cards show. Old messages have no heading: show their text.
   const text = cards && typeof cards.heading === "string" ? cards.heading : message.text;
@@ -42,11 +43,12 @@ export function renderMessage(message, ctx) {
   }
 
   if (custom) {
-    const block = renderCustom(custom, ctx);
+    const block = renderCustom(custom, ctx, message);
     if (block) el.append(block);
   }
 
-  const buttons = Array.isArray(message.buttons) ? message.buttons.filter((b) => isObject(b) && b.payload) : [];
+  // a rating request's buttons are its stars
+  const buttons = !rating && Array.isArray(message.buttons) ? message.buttons.filter((b) => isObject(b) && b.payload) : [];
   if (buttons.length) {
     const chips = h("div", { class: "sa-chips", role: "group", "aria-label": "Suggested replies" });
     for (const button of buttons) {
@@ -69,8 +71,10 @@ export function renderMessage(message, ctx) {
   return el;
 }
 
-function renderCustom(custom, ctx) {
+function renderCustom(custom, ctx, message) {
   switch (custom.type) {
+    case "csat_request":
+      return renderRating(custom, message, ctx);
     case "product_cards":
       return Array.isArray(custom.cards) ? renderCards(custom.cards, ctx) : null;
     case "promo_code":
@@ -235,6 +239,52 @@ async function copyText(text, codeEl) {
     selection?.addRange(range);
   }
   return ok;
+}
+
+// --- CSAT rating ---------------------------------------------------------------------
+
+export const RATING_LABELS = ["Poor", "Fair", "Okay", "Good", "Great"];
+
+/** The five payloads, score 1..5: the server's own /rate buttons when it sent them (the
+ * goodbye), else built from the request (a relayed one carries only `handoff_id`). */
+export function ratingPayloads(custom, buttons) {
+  const given = Array.isArray(buttons)
+    ? buttons.filter((b) => isObject(b) && typeof b.payload === "string" && b.payload.startsWith("/rate{")).map((b) => b.payload)
+    : [];
+  if (given.length === RATING_LABELS.length) return given;
+  const id = Number.isSafeInteger(custom.handoff_id) && custom.handoff_id > 0 ? custom.handoff_id : null;
+  return RATING_LABELS.map((_, i) => `/rate${JSON.stringify(id === null ? { score: i + 1 } : { score: i + 1, handoff_id: id })}`);
+}
+
+/** One-tap rating: five star buttons (live only on the newest message, like chips); a
+ * tap sends the payload and shows "Rated 4 out of 5 (Good)" as the shopper's message. */
+function renderRating(custom, message, ctx) {
+  const payloads = ratingPayloads(custom, message.buttons);
+  const group = h("div", { class: "sa-rating", role: "group", "aria-label": "Rate this chat", "data-testid": "sa-rating" });
+  const stars = payloads.map((payload, i) => {
+    const score = i + 1;
+    const label = `${score} out of 5: ${RATING_LABELS[i]}`;
+    return h("button", {
+      type: "button",
+      class: "sa-star",
+      "data-testid": "sa-rate",
+      "data-score": String(score),
+      "aria-label": label,
+      title: label,
+      disabled: !ctx.chipsEnabled,
+      text: "\u2605",
+      onclick: () => ctx.sendPayload(payload, `Rated ${score} out of 5 (${RATING_LABELS[i]})`),
+    });
+  });
+  const light = (upTo) => stars.forEach((star, i) => star.classList.toggle("sa-star--lit", i < upTo));
+  stars.forEach((star, i) => {
+    star.addEventListener("mouseenter", () => light(i + 1));
+    star.addEventListener("focus", () => light(i + 1));
+  });
+  group.addEventListener("mouseleave", () => light(0));
+  group.addEventListener("focusout", () => light(0));
+  group.append(...stars, h("span", { class: "sa-rating-scale", text: "1 = poor, 5 = great" }));
+  return group;
 }
 
 // --- cart ----------------------------------------------------------------------------

@@ -388,7 +388,7 @@ export class Widget {
     }
     storage.saveTranscript(this.messages);
     if (!render) return;
-    for (const chip of this.log.querySelectorAll(".sa-chip")) chip.disabled = true;
+    for (const chip of this.log.querySelectorAll(".sa-chip, .sa-star")) chip.disabled = true;
     this.log.append(renderMessage(entry, this.renderContext(true)));
     this.scrollToEnd();
   }

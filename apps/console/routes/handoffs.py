@@ -1,5 +1,7 @@
 """One conversation: ``GET /handoffs/{id}`` (handoff, transcript and customer panel)
-and its state changes ``POST /handoffs/{id}/accept``, ``/close`` and ``/handback``."""
+and its state changes ``POST /handoffs/{id}/accept``, ``/close`` and ``/handback``.
+Closing a conversation a person was in relays a CSAT rating request to the shopper
+(:func:`shop.services.csat.rating_request`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from apps.console.sending import Outgoing, deliver
 from apps.console.views import handoff_view, load_panel, panel_dict, transcript
 from apps.console.wiring import Console
 from shop.handoff.states import HandoffStateError, accept, close, get_handoff, hand_back, record_message
+from shop.services.csat import rating_request
 
 HANDBACK_TEXT = "You're back with the virtual assistant — ask me anything."
 CHANGES = {"accept": accept, "close": close, "hand_back": hand_back}
@@ -62,10 +65,29 @@ def handoffs_router(console: Console) -> APIRouter:
             return {"handoff": change_state(console, session, handoff_id, staff, "accept")}
 
     @router.post("/handoffs/{handoff_id}/close")
-    def close_handoff(handoff_id: int, staff: Staff = Depends(staff_dep)) -> dict[str, Any]:
-        """-> ``closed``: ``{"handoff"}``."""
-        with console.db() as session:
-            return {"handoff": change_state(console, session, handoff_id, staff, "close")}
+    async def close_handoff(handoff_id: int, staff: Staff = Depends(staff_dep)) -> dict[str, Any]:
+        """-> ``closed``: ``{"handoff"}``. When an agent was in the conversation
+        (``active``), the shopper gets the rating request (a ``csat_request`` payload,
+        relayed like a message): then also ``"delivered"`` and ``"warning"?``."""
+
+        def change() -> tuple[dict[str, Any], Outgoing | None]:
+            with console.db() as session:
+                handoff = get_handoff(session, handoff_id=handoff_id)
+                was_active = handoff is not None and handoff.status == "active"
+                view = change_state(console, session, handoff_id, staff, "close")
+                if handoff is None or not was_active:
+                    return view, None
+                text, payload = rating_request(handoff_id=handoff.id)
+                row = record_message(session, handoff_id=handoff.id, author="system", text=text,
+                                     now=console.clock(), staff_user_id=staff.user_id, payload=payload)
+                return view, Outgoing(row.id, handoff.sender_id, handoff.channel, row.text, payload)
+
+        view, outgoing = await run_in_threadpool(change)
+        if outgoing is None:
+            return {"handoff": view}
+        error = await deliver(console, outgoing, agent_name=staff.name)
+        return {"handoff": view, "delivered": error is None,
+                **({"warning": f"The rating request was not delivered yet ({error})."} if error else {})}
 
     @router.post("/handoffs/{handoff_id}/handback")
     async def handback(handoff_id: int, staff: Staff = Depends(staff_dep)) -> dict[str, Any]:

@@ -14,9 +14,11 @@ Answer (200)::
      "handoff_id": int | null}
 
 It runs :func:`shop.handoff.gate.route_inbound` in the DB worker pool with the
-conversation's recent VADER scores, which this process keeps in a bounded in-memory
-LRU (:data:`SCORES`; per worker process, lost on restart: the sentiment trigger then
-starts counting again). When a handoff starts, ``history`` goes into its transcript.
+conversation's recent VADER scores (keyed by channel and sender id), kept by
+:func:`shop.handoff.sentiment.get_recent_scores`: in Redis when ``SHOP_REDIS_URL`` is
+set, shared by every action-server process (a day after the last message), else in
+this process (bounded, lost on restart: the sentiment trigger then starts counting
+again). When a handoff starts, ``history`` goes into its transcript.
 On every channel, staff/system messages still undelivered in a handoff of this
 conversation *on this channel* come back first in ``replies`` and are marked
 delivered (``take_pending: false``, as the gate's spool sends, leaves them pending).
@@ -38,8 +40,6 @@ no action token (:mod:`actions.server`). Errors: 400 malformed body, 413 body ov
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -55,7 +55,7 @@ from protocol.replay import SeenOnce
 from shop.handoff.delivery import PendingMessage, take_undelivered
 from shop.handoff.gate import route_inbound
 from shop.handoff.handoff_config import HandoffConfig, HandoffConfigError, load_config
-from shop.handoff.sentiment import score
+from shop.handoff.sentiment import RecentScores, RedisRecentScores, conversation_key, get_recent_scores, score
 from shop.services.interactions import utc_now
 from shop.settings import get_settings
 from shop.shared_counters import get_seen
@@ -69,36 +69,6 @@ MAX_TEXT = 4000
 MAX_HISTORY = 20
 
 
-class RecentScores:
-    """Each conversation's last ``keep`` sentiment scores (oldest first), for at most
-    ``max_conversations`` conversations (least recently used dropped first).
-    Thread-safe: the DB worker threads update it."""
-
-    def __init__(self, *, max_conversations: int = 10_000, keep: int = 10) -> None:
-        self.max_conversations, self.keep = max_conversations, keep
-        self._scores: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, sender_id: str, value: float) -> list[float]:
-        """Append ``value``; returns the conversation's scores, this one last."""
-        with self._lock:
-            scores = self._scores.pop(sender_id, [])
-            scores = [*scores, value][-self.keep:]
-            self._scores[sender_id] = scores
-            while len(self._scores) > self.max_conversations:
-                self._scores.popitem(last=False)
-            return list(scores)
-
-    def reset(self, sender_id: str) -> None:
-        """Forget the conversation's scores (a handoff started: count afresh after it)."""
-        with self._lock:
-            self._scores.pop(sender_id, None)
-
-    def __len__(self) -> int:
-        return len(self._scores)
-
-
-SCORES = RecentScores()
 
 
 def access_refused(*, body: bytes, headers: Mapping[str, str], secret: str,
@@ -172,16 +142,17 @@ def pending_step(session: Session, *, sender_id: str, channel: str, now: datetim
 
 def gate_step(session: Session, *, sender_id: str, channel: str, text: str, customer_id: int | None,
               history: list[dict[str, Any]], config: HandoffConfig, now: datetime,
-              scores: RecentScores, take_pending: bool = True) -> dict[str, Any]:
+              scores: RecentScores | RedisRecentScores, take_pending: bool = True) -> dict[str, Any]:
     """One gate decision (runs in the DB worker pool): score the text, route it, and
     (``take_pending``) put the conversation's undelivered staff messages on this
     channel first in the replies. Returns the endpoint's JSON answer."""
 
-    recent = scores.add(sender_id, score(text))
+    conversation = conversation_key(channel, sender_id)
+    recent = scores.add(conversation, score(text))
     decision = route_inbound(session, sender_id=sender_id, channel=channel, text=text, now=now, config=config,
                              recent_scores=recent, customer_id=customer_id, history=history)
     if decision.route == "agent":
-        scores.reset(sender_id)  # after the handoff, sentiment counts afresh
+        scores.reset(conversation)  # after the handoff, sentiment counts afresh
     replies: list[dict[str, Any]] = []
     if take_pending:
         replies = pending_step(session, sender_id=sender_id, channel=channel, now=now)["replies"]
@@ -213,7 +184,8 @@ async def inbound(request: Request) -> HTTPResponse:
         logger.error("handoff gate: %s", exc)
         return response.json({"error": "handoff configuration unusable"}, status=503)
     try:
-        answer = await call_service(gate_step, **fields, config=config, now=utc_now(), scores=SCORES)
+        answer = await call_service(gate_step, **fields, config=config, now=utc_now(),
+                                    scores=get_recent_scores(get_settings().redis_url))
     except ServiceUnavailable as exc:
         return response.json({"error": f"handoff state unavailable ({exc})"}, status=503)
     return response.json(answer)

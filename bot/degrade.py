@@ -18,6 +18,14 @@ messaging app gets text, links and, where the platform has them, buttons:
 each number shown means (card N -> ``/product_details{"product_id": ID}``, option N ->
 the button's payload); :class:`ReplyNumbers` keeps the last turn's numbers per
 (channel, sender) and :func:`parse_number` recognises a reply that is just a number.
+
+Both :class:`ReplyNumbers` and :class:`CallbackKeys` keep their maps in this process, or,
+given ``shared`` (a source of :class:`SharedStrings`: :func:`bot.shared_state.get_strings`,
+Redis when ``SHOP_REDIS_URL`` is set), there with a time to live, so that a number
+reply or a button press reaches whichever Rasa process takes it. A shared entry is
+keyed by :func:`conversation_key` (a hash: a WhatsApp sender id is a phone number) and
+carries that key inside its value; an entry whose owner is not the asking conversation
+is ignored.
 """
 
 from __future__ import annotations
@@ -27,9 +35,9 @@ import json
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin
 
 logger = logging.getLogger(__name__)
@@ -39,6 +47,45 @@ TELEGRAM_CALLBACK_BYTES = 64
 CALLBACK_KEY_PREFIX = "k:"
 NO_TEXT_WITH_BUTTONS = "Choose one:"
 _NUMBER_RE = re.compile(r"^\s*(?:#|no\.?|number)?\s*(\d{1,4})\s*[.)]?\s*$", re.IGNORECASE)
+#: how long a conversation's numbers are kept in the shared store (a day)
+REPLY_NUMBERS_TTL_S = 24 * 3600
+#: how long a short button key is kept in the shared store (a week: old messages keep their buttons)
+CALLBACK_KEYS_TTL_S = 7 * 24 * 3600
+
+
+def conversation_key(channel: str, sender: str) -> str:
+    """The conversation ``(channel, sender)`` as it appears in shared keys: 32 hex digits
+    of the SHA-256 of both (a sender id may be a phone number)."""
+    return hashlib.sha256(f"{channel}\x00{sender}".encode()).hexdigest()[:32]
+
+
+class SharedStrings(Protocol):
+    """Strings with a time to live shared by the Rasa processes (:mod:`bot.shared_state`)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str, *, ttl_s: float) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+#: where a shared map lives: called on first use (``None``: this process only)
+SharedSource = Callable[[], SharedStrings | None]
+
+
+class _Shared:
+    """The shared store of ``source``, looked up on first use (nothing at import)."""
+
+    def __init__(self, source: SharedSource | None) -> None:
+        self.source = source
+        self._store: SharedStrings | None = None
+        self._resolved = source is None
+
+    def store(self) -> SharedStrings | None:
+        if not self._resolved:
+            self._store = self.source() if self.source is not None else None
+            self._resolved = True
+        return self._store
 
 
 @dataclass(frozen=True)
@@ -74,14 +121,27 @@ class TurnNumbers:
 class ReplyNumbers:
     """The numbers of each conversation's last bot turn, for at most ``max_senders``
     conversations (default 10,000; least recently used forgotten first). Keys are
-    ``(channel, sender)``."""
+    ``(channel, sender)``. With ``shared`` they live in the shared store instead, for
+    ``ttl_s`` seconds (default a day; see the module doc)."""
 
-    def __init__(self, max_senders: int = 10_000) -> None:
+    def __init__(self, max_senders: int = 10_000, *, shared: SharedSource | None = None,
+                 ttl_s: float = REPLY_NUMBERS_TTL_S) -> None:
         self.max_senders = max_senders
+        self.ttl_s = ttl_s
+        self._shared = _Shared(shared)
         self._maps: OrderedDict[tuple[str, str], dict[int, str]] = OrderedDict()
 
     def remember(self, key: tuple[str, str], choices: Mapping[int, str]) -> None:
         """Keep ``choices`` as the conversation's numbers; an empty turn clears them."""
+        store = self._shared.store()
+        if store is not None:
+            owner = conversation_key(*key)
+            if choices:
+                value = {"owner": owner, "choices": {str(n): p for n, p in choices.items()}}
+                store.set("rn:" + owner, json.dumps(value, ensure_ascii=False), ttl_s=self.ttl_s)
+            else:
+                store.delete("rn:" + owner)
+            return
         self._maps.pop(key, None)
         if choices:
             self._maps[key] = dict(choices)
@@ -92,17 +152,38 @@ class ReplyNumbers:
         """The payload ``text`` stands for when it is just a number the conversation's
         last turn showed, else ``None`` (the text then goes on unchanged)."""
         number = parse_number(text)
-        choices = self._maps.get(key)
-        if number is None or choices is None or number not in choices:
+        if number is None:
             return None
-        self._maps.move_to_end(key)
+        choices = self.get(key)
+        if number not in choices:
+            return None
+        if key in self._maps:
+            self._maps.move_to_end(key)
         return choices[number]
 
     def get(self, key: tuple[str, str]) -> dict[int, str]:
-        return dict(self._maps.get(key, {}))
+        store = self._shared.store()
+        if store is None:
+            return dict(self._maps.get(key, {}))
+        owner = conversation_key(*key)
+        value = _json_object(store.get("rn:" + owner))
+        if value is None or value.get("owner") != owner or not isinstance(value.get("choices"), dict):
+            return {}
+        return {int(n): str(p) for n, p in value["choices"].items() if str(n).isdigit()}
 
     def __len__(self) -> int:
         return len(self._maps)
+
+
+def _json_object(raw: str | None) -> dict[str, Any] | None:
+    """``raw`` read as a JSON object, or ``None`` (missing or not an object)."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def parse_number(text: str) -> int | None:
@@ -268,11 +349,18 @@ def split_text(text: str, limit: int) -> list[str]:
 class CallbackKeys:
     """Telegram's ``callback_data`` holds at most 64 bytes: a longer payload is sent as
     a short key (``k:`` and 16 hex digits of its SHA-256) remembered here (at most
-    ``max_keys``, default 10,000) and turned back into the payload on the callback."""
+    ``max_keys``, default 10,000) and turned back into the payload on the callback.
+    With ``shared`` the keys live in the shared store for ``ttl_s`` seconds (default
+    a week), so a button sent by one Rasa process works when another gets the press.
+    A key names its payload's hash, so knowing a key means knowing the payload: it
+    opens nothing a shopper could not type."""
 
-    def __init__(self, max_keys: int = 10_000, limit: int = TELEGRAM_CALLBACK_BYTES) -> None:
+    def __init__(self, max_keys: int = 10_000, limit: int = TELEGRAM_CALLBACK_BYTES, *,
+                 shared: SharedSource | None = None, ttl_s: float = CALLBACK_KEYS_TTL_S) -> None:
         self.max_keys = max_keys
         self.limit = limit
+        self.ttl_s = ttl_s
+        self._shared = _Shared(shared)
         self._payloads: OrderedDict[str, str] = OrderedDict()
 
     def data_for(self, payload: str) -> str:
@@ -280,6 +368,10 @@ class CallbackKeys:
         if len(payload.encode()) <= self.limit and not payload.startswith(CALLBACK_KEY_PREFIX):
             return payload
         key = CALLBACK_KEY_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:16]
+        store = self._shared.store()
+        if store is not None:
+            store.set("cb:" + key, payload, ttl_s=self.ttl_s)
+            return key
         self._payloads[key] = payload
         self._payloads.move_to_end(key)
         while len(self._payloads) > self.max_keys:
@@ -287,7 +379,12 @@ class CallbackKeys:
         return key
 
     def payload_for(self, data: str) -> str | None:
-        """The payload a callback's ``data`` stands for; ``None`` for a key no longer known."""
+        """The payload a callback's ``data`` stands for; ``None`` for a key no longer known
+        (or one whose stored payload does not hash to it)."""
         if not data.startswith(CALLBACK_KEY_PREFIX):
             return data
-        return self._payloads.get(data)
+        store = self._shared.store()
+        payload = store.get("cb:" + data) if store is not None else self._payloads.get(data)
+        if payload is None or CALLBACK_KEY_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:16] != data:
+            return None
+        return payload

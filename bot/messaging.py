@@ -59,7 +59,8 @@ from bot.bot_settings import BotSettings, get_bot_settings
 from bot.degrade import CallbackKeys, Outgoing, ReplyNumbers, TurnNumbers, degrade_message, split_text
 from bot.handoff_gate import gated
 from bot.inbound import check_message, clean_text
-from bot.shared_state import get_seen
+from bot.rating_buttons import with_rating_buttons
+from bot.shared_state import get_seen, get_strings
 from protocol import redact
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ TELEGRAM_COMMANDS = {"/start": "hi", "/help": "what can you do?"}
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 SLACK_MAX_BUTTONS = 25
 
-REPLY_NUMBERS = ReplyNumbers(max_senders=10_000)  # the last turn's numbers of each conversation
+REPLY_NUMBERS = ReplyNumbers(max_senders=10_000, shared=get_strings)  # each conversation's last turn's numbers
 
 
 @lru_cache(maxsize=1)
@@ -97,6 +98,7 @@ class _DegradingOutput:
     public_url: str
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        message = with_rating_buttons(message, REPLY_NUMBERS, (self.name(), recipient_id))  # bot/rating_buttons.py
         for out in degrade_message(message, public_url=self.public_url, turn=self.turn,
                                    buttons_as_text=self.buttons_as_text):
             await self._deliver(recipient_id, out)
@@ -324,7 +326,7 @@ class ShopTelegramInput(_ShopMessagingInput, TelegramInput):
         super().__init__(settings.telegram_token, None, settings.telegram_webhook_url, debug_mode=False)
         self.settings = settings
         self._tasks = set()
-        self.callback_keys = CallbackKeys()
+        self.callback_keys = CallbackKeys(shared=get_strings)
         self.bot: ShopTelegramOutput | None = None
         self.missing = wa.missing_settings({"SHOP_TELEGRAM_TOKEN": settings.telegram_token,
                                             "SHOP_TELEGRAM_SECRET_TOKEN": settings.telegram_secret_token})
@@ -550,8 +552,7 @@ class ShopTwilioInput(_ShopMessagingInput, TwilioInput):
         })
         if self.missing:
             _log_disabled(self.label, self.missing)
-        # the Twilio client logs every request (URL, headers, form) at INFO
-        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # it logs each request at INFO
 
     def get_output_channel(self) -> ShopTwilioOutput:
         return ShopTwilioOutput(self.account_sid, self.auth_token, self.twilio_number,

@@ -14,6 +14,13 @@ and, when syncing, one built from another catalog (:class:`CatalogMismatchError`
 than ``max_change_fraction`` of the products differ). Smaller differences are live
 catalog edits: :meth:`CatalogIndex.sync` applies them incrementally (embeds only the
 added or changed products, removes the deleted ones), never a full rebuild.
+
+Replicas: every action-server process holds its own copy in memory and syncs it from
+the shared database (the catalog is the version they agree on). A rebuild
+(``python -m apps.cli index build``) writes a new ``build_id`` in the sidecar; a process
+whose index directory was rebuilt under it loads the new build at its next sync
+(:meth:`CatalogIndex.reload_if_replaced`), so replicas sharing the directory move to it
+together.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import logging
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -101,6 +109,8 @@ class CatalogIndex:
         self.manifest = manifest
         self.state = state
         self.signature: tuple[int, int, int] | None = None
+        self.load_options: dict[str, bool] = {"mmap": True, "use_gpu": False}
+        self.reloads = 0
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ build
@@ -186,8 +196,41 @@ class CatalogIndex:
                                    params=manifest.get("params", {}), mmap=mmap, use_gpu=use_gpu)
         keywords = KeywordIndex(directory / KEYWORD_FILE)
         state = _read_state(directory).as_dict()
-        return cls(directory=directory, vectors=vectors, keywords=keywords, embedder=embedder,
-                   manifest=manifest, state=state)
+        index = cls(directory=directory, vectors=vectors, keywords=keywords, embedder=embedder,
+                    manifest=manifest, state=state)
+        index.load_options = {"mmap": mmap, "use_gpu": use_gpu}
+        return index
+
+    def replaced_on_disk(self) -> bool:
+        """Whether :attr:`directory` now holds another build than the one loaded (its
+        sidecar's ``build_id``, or ``built_at`` for builds older than ``build_id``)."""
+        try:
+            on_disk = json.loads((self.directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False  # being swapped or gone: keep what is loaded
+        return isinstance(on_disk, dict) and _build_of(on_disk) != _build_of(self.manifest)
+
+    def reload_if_replaced(self) -> bool:
+        """Load the directory's new build in place of the loaded one when it was rebuilt
+        (see :meth:`replaced_on_disk`); searches under way finish on the old parts. The
+        next :meth:`sync_if_changed` then brings it up to date. Whether it reloaded; a
+        new build that cannot be loaded is logged and the loaded one kept."""
+        if not self.replaced_on_disk():
+            return False
+        try:
+            fresh = CatalogIndex.load(self.directory, embedder=self.embedder, **self.load_options)
+        except (IndexUnavailableError, OSError, ValueError, KeyError) as exc:
+            log.error("search index at %s was rebuilt but can't be loaded (%s); the loaded build stays",
+                      self.directory, exc)
+            return False
+        with self._lock:  # the old parts close when the last search holding them lets go
+            self.vectors, self.keywords = fresh.vectors, fresh.keywords
+            self.manifest, self.state = fresh.manifest, fresh.state
+            self.signature = None
+            self.reloads += 1
+        log.info("search index at %s reloaded: build %s (catalog version %s)", self.directory,
+                 _build_of(self.manifest), self.manifest.get("catalog_version"))
+        return True
 
     def save(self) -> None:
         """Write the vectors, state and sidecar back to :attr:`directory` (the keyword
@@ -277,7 +320,9 @@ class CatalogIndex:
         return report
 
     def sync_if_changed(self, session: Session, **kwargs: Any) -> SyncReport:
-        """:meth:`sync`, but only when the cheap catalog signature changed since the last sync."""
+        """:meth:`sync`, but only when the cheap catalog signature changed since the last
+        sync; first, a rebuilt directory is reloaded (:meth:`reload_if_replaced`)."""
+        self.reload_if_replaced()
         if self.signature is not None and catalog_signature(session) == self.signature:
             return SyncReport()
         return self.sync(session, **kwargs)
@@ -313,6 +358,7 @@ def _manifest(embedder: Embedder, vectors: VectorIndex, state: CatalogState, *, 
         "dim": embedder.dim,
         "embedding_dtype": getattr(embedder, "dtype", None),
         "catalog_version": state.version,
+        "build_id": uuid.uuid4().hex,
         "products": int(state.ids.size),
         "kind": vectors.kind,
         "params": vectors.params,
@@ -320,6 +366,12 @@ def _manifest(embedder: Embedder, vectors: VectorIndex, state: CatalogState, *, 
         "built_at": _now(),
         "build_seconds": round(seconds, 2),
     }
+
+
+def _build_of(manifest: dict[str, Any]) -> str | None:
+    """Which build a sidecar describes (``build_id``; ``built_at`` before there was one)."""
+    value = manifest.get("build_id") or manifest.get("built_at")
+    return str(value) if value is not None else None
 
 
 def _now() -> str:

@@ -1,5 +1,7 @@
 """Running a chat model off the event loop: a bounded worker pool, a timeout per call,
-a limit on waiting work, and a cache of identical requests.
+a limit on waiting work, and a cache of identical requests (:mod:`models.llm.answer_cache`:
+in this process, or in Redis shared by every action-server process; keyed by the model
+and the whole prompt, so an answer is only reused for the very same facts).
 
 The action server awaits :meth:`LLMRunner.generate`; the model call (an HTTP request
 to the model server) runs in one of ``workers`` threads, so other conversations keep
@@ -16,19 +18,19 @@ call tries again, and the first success closes it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import os
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+
+from models.llm.answer_cache import AnswerCache, MemoryAnswerCache, request_key
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +63,6 @@ class Generation:
     cached: bool = False
 
 
-def request_key(messages: list[BaseMessage], max_tokens: int | None) -> str:
-    """A stable hash of what is asked (roles, contents and the token limit)."""
-    body = json.dumps([[m.type, str(m.content)] for m in messages] + [max_tokens], ensure_ascii=False)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
-
-
 class LLMRunner:
     """Calls ``model`` in ``workers`` threads with ``timeout_s`` per call.
 
@@ -77,15 +73,19 @@ class LLMRunner:
         timeout_s: seconds a caller waits for an answer (default 20).
         max_pending: calls allowed to wait or run at once before new ones are refused
             (default 4).
-        cache_size: identical requests remembered (default 256; 0 turns it off).
+        cache_size: identical requests remembered in this process (default 256; 0 turns
+            it off) when no ``cache`` is given.
+        cache: where answers are remembered instead (:class:`~models.llm.answer_cache.RedisAnswerCache`
+            to share them between processes).
         niceness: how much lower the model's worker threads run than the rest of the
             process (Linux ``nice`` steps, default 10; 0 leaves them alone).
     """
 
     def __init__(self, model: BaseChatModel, *, workers: int = 1, timeout_s: float = 20.0,
                  max_pending: int = 4, cache_size: int = 256, niceness: int = 10,
-                 break_after: int = 2, break_s: float = 3.0) -> None:
+                 break_after: int = 2, break_s: float = 3.0, cache: AnswerCache | None = None) -> None:
         self.model = model
+        self.model_name = str(getattr(model, "model", None) or type(model).__name__)
         self.timeout_s = timeout_s
         self.max_pending = max_pending
         self.cache_size = cache_size
@@ -93,7 +93,7 @@ class LLMRunner:
         self.break_s = break_s
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm",
                                         initializer=_lower_priority, initargs=(niceness,))
-        self._cache: OrderedDict[str, Generation] = OrderedDict()
+        self.cache: AnswerCache = cache if cache is not None else MemoryAnswerCache(cache_size)
         self._lock = threading.Lock()
         self._pending = 0
         self._failures_in_row = 0
@@ -121,23 +121,19 @@ class LLMRunner:
         """Counts of answers, cache hits, failures, timeouts and refusals, and whether
         the breaker is open (for the action server's ``/health/llm``)."""
         with self._lock:
-            return {"model": getattr(self.model, "model", type(self.model).__name__), **self.counts,
+            return {"model": self.model_name, **self.counts,
                     "pending": self._pending, "breaker_open": time.monotonic() < self._open_until}
 
+    def key(self, messages: list[BaseMessage], max_tokens: int | None) -> str:
+        """The cache key of a request: this model, every message's role and text, the token limit."""
+        return request_key(self.model_name, [(m.type, str(m.content)) for m in messages], max_tokens)
+
     def _cached(self, key: str) -> Generation | None:
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-        return None if hit is None else Generation(hit.text, hit.tokens, 0.0, cached=True)
+        hit = self.cache.get(key)
+        return None if hit is None else Generation(hit[0], hit[1], 0.0, cached=True)
 
     def _remember(self, key: str, generation: Generation) -> None:
-        if self.cache_size <= 0:
-            return
-        with self._lock:
-            self._cache[key] = generation
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self.cache.put(key, generation.text, generation.tokens)
 
     def _run(self, messages: list[BaseMessage], max_tokens: int | None) -> Generation:
         started = time.perf_counter()
@@ -175,7 +171,7 @@ class LLMRunner:
             LLMUnavailable: on timeout (the model finishes in the background and its
                 answer is cached), on too much waiting work, or on a model error.
         """
-        key = request_key(messages, max_tokens)
+        key = self.key(messages, max_tokens)
         hit = self._cached(key)
         if hit is not None:
             self._count("cached")
@@ -206,7 +202,7 @@ class LLMRunner:
 
     def generate_sync(self, messages: list[BaseMessage], *, max_tokens: int | None = None) -> Generation:
         """The same as :meth:`generate` for scripts and benchmarks (no timeout, cached)."""
-        key = request_key(messages, max_tokens)
+        key = self.key(messages, max_tokens)
         hit = self._cached(key)
         if hit is not None:
             return hit

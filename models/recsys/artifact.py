@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +41,8 @@ from typing import Any
 from models.recsys.cold_start import KIND as COLD_START
 from models.recsys.cold_start import ColdStartModel
 from models.recsys.preference import PreferenceModel
+
+logger = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -144,10 +147,16 @@ def load_artifact(folder: Path) -> tuple[Any, dict[str, Any]]:
 
 
 def current_version(root: Path) -> str | None:
-    """The version ``CURRENT`` names, or ``None`` before the first promotion."""
+    """The version ``CURRENT`` names, or ``None`` before the first promotion. Every
+    replica reads it (on a volume they share) and serves what it names. A value that is
+    not a plain folder name of ``root`` (a path, ``..``, a hidden name) is refused:
+    ``None``, logged, and the served version stays."""
     try:
         value = (root / CURRENT).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
+        return None
+    if value and (value.startswith(".") or "/" in value or "\\" in value or "\x00" in value):
+        logger.error("%s names %r, not a version folder of %s: ignored", root / CURRENT, value[:100], root)
         return None
     return value or None
 

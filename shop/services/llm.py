@@ -11,6 +11,7 @@ from models.llm.chat import ModelOptions, chat_model, is_off, local_model_name
 from models.llm.runner import LLMRunner
 from models.llm.server import config_for, health, serving
 from shop.settings import Settings, get_settings
+from shop.shared_counters import get_llm_cache
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def build_runner(settings: Settings) -> LLMRunner | None:
         return None
     # the server queues and batches; threads here only wait on HTTP
     return LLMRunner(model, workers=settings.llm_max_pending, timeout_s=settings.llm_timeout_s,
-                     max_pending=settings.llm_max_pending, niceness=0)
+                     max_pending=settings.llm_max_pending, niceness=0, cache=get_llm_cache(settings.redis_url))
 
 
 @lru_cache(maxsize=1)

@@ -26,13 +26,20 @@ alone (the socket.io channel calls it when a shopper's page reconnects).
 When the action server can't be asked (unreachable, timeout after
 ``SHOP_HANDOFF_GATE_TIMEOUT_S``, an error status, a malformed answer):
 
-- a conversation this process last saw routed to people (:data:`IN_HANDOFF`, per
-  process, bounded) does *not* go to the bot: the message is kept in :data:`SPOOL`
-  (bounded, per process), the shopper is told the team will see it
-  (:data:`SPOOLED_NOTICE`), and a background task posts it again until the action
+- a conversation last seen routed to people (:data:`IN_HANDOFF`) does *not* go to
+  the bot: the message is kept in :data:`SPOOL`, the shopper is told the team will see
+  it (:data:`SPOOLED_NOTICE`), and a background task posts it again until the action
   server takes it (then it joins the handoff's transcript as usual); later messages
   of that conversation queue behind it, so the order is kept;
 - any other conversation goes to the bot (fail open), with one warning in the log.
+
+Both live where :mod:`bot.shared_state` keeps conversation state: with
+``SHOP_REDIS_URL``, in Redis, shared by every Rasa process (a conversation handed to
+people on process A is known on process B; a message spooled by A is posted by
+whichever process retries first, also after A was killed; each conversation's spool
+is drained by one process at a time, under a claim); without it, in this process
+(bounded). The spool's keys are :func:`bot.degrade.conversation_key` hashes; an item
+whose channel and sender are not its queue's is dropped, never posted.
 
 Requests are signed with ``SHOP_RELAY_SECRET`` (``X-Shop-Relay-Signature``,
 ``-Timestamp``, ``-Nonce``: :func:`protocol.handoff.signed_headers`; a fresh nonce for
@@ -48,9 +55,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import OrderedDict, deque
+import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -62,15 +71,22 @@ from rasa.core.channels.channel import (
 )
 
 from bot.bot_settings import get_bot_settings
+from bot.degrade import SharedSource, conversation_key
+from bot.shared_state import Queues, get_queues, get_strings
 from protocol import redact
 from protocol.handoff import TO_BOT, Decision, parse_decision, route_message, signed_headers
 
 logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 20
-SPOOL_MAX_MESSAGES = 1000
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 30.0
+#: how long a conversation stays known to be with people after the gate last saw it so (a day)
+IN_HANDOFF_TTL_S = 24 * 3600
+#: how long one process may drain a conversation's spool before another may take over
+FLUSH_CLAIM_S = 60.0
+#: how often a process looks for spooled messages that no live process is retrying
+ORPHAN_CHECK_S = RETRY_MAX_S
 #: what the shopper is told when their message waits in the spool for the action server
 SPOOLED_NOTICE = ("We have your message and the team will see it as soon as possible; "
                   "there is no need to send it again.")
@@ -132,15 +148,26 @@ Key = tuple[str, str]  # (channel name, sender id)
 
 
 class HandoffMemory:
-    """Conversations last seen routed to people, at most ``max_conversations`` (the
-    least recently seen are forgotten first)."""
+    """Conversations last seen routed to people: in the shared store of ``shared``
+    (for ``ttl_s`` seconds, default a day), or in this process, at most
+    ``max_conversations`` (the least recently seen are forgotten first)."""
 
-    def __init__(self, *, max_conversations: int = 10_000) -> None:
+    def __init__(self, *, max_conversations: int = 10_000, shared: SharedSource | None = None,
+                 ttl_s: float = IN_HANDOFF_TTL_S) -> None:
         self.max_conversations = max_conversations
+        self.shared, self.ttl_s = shared, ttl_s
         self._keys: OrderedDict[Key, None] = OrderedDict()
 
     def note(self, key: Key, *, with_people: bool) -> None:
         """Record where the action server last routed the conversation ``key``."""
+        store = self.shared() if self.shared is not None else None
+        if store is not None:
+            owner = conversation_key(*key)
+            if with_people:
+                store.set("handoff:" + owner, owner, ttl_s=self.ttl_s)
+            else:
+                store.delete("handoff:" + owner)
+            return
         self._keys.pop(key, None)
         if with_people:
             self._keys[key] = None
@@ -148,57 +175,86 @@ class HandoffMemory:
                 self._keys.popitem(last=False)
 
     def __contains__(self, key: object) -> bool:
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+            return False
+        store = self.shared() if self.shared is not None else None
+        if store is not None:
+            owner = conversation_key(key[0], key[1])
+            return store.get("handoff:" + owner) == owner
         return key in self._keys
 
     def clear(self) -> None:
+        """Forget this process's own records (shared ones expire)."""
         self._keys.clear()
 
 
 @dataclass
 class Spooled:
-    """A shopper message of a handed-off conversation waiting for the action server."""
+    """A shopper message of a handed-off conversation waiting for the action server;
+    ``raw``: its stored form (set once spooled)."""
 
     key: Key
     payload: dict[str, Any]
     attempts: int = 0
+    raw: str = ""
 
 
-@dataclass
 class Spool:
-    """Messages waiting for the action server, oldest first; at most ``max_messages``
-    (when full, the oldest is dropped and logged as an error)."""
+    """Messages waiting for the action server: a queue per conversation in ``queues``
+    (:func:`bot.shared_state.get_queues`, looked up on first use), oldest first, at
+    most :data:`bot.shared_state.QUEUE_MAX_ITEMS` per conversation (when full, the
+    oldest is dropped and logged as an error)."""
 
-    max_messages: int = SPOOL_MAX_MESSAGES
-    items: deque[Spooled] = field(default_factory=deque)
+    def __init__(self, queues: Callable[[], Queues] = get_queues) -> None:
+        self.queues = queues
 
     def add(self, item: Spooled) -> None:
-        if len(self.items) >= self.max_messages:
-            lost = self.items.popleft()
-            logger.error("handoff gate: spool full (%d); a message of %s is lost", self.max_messages, lost.key[1])
-        self.items.append(item)
+        channel, sender = item.key
+        item.raw = self.queues().push(conversation_key(channel, sender),
+                                      {"channel": channel, "sender": sender, "payload": item.payload})
 
     def holds(self, key: Key) -> bool:
-        return any(item.key == key for item in self.items)
+        return self.queues().size(conversation_key(*key)) > 0
 
     def of(self, key: Key) -> list[Spooled]:
-        return [item for item in self.items if item.key == key]
+        """The conversation's messages, oldest first. One stored under this
+        conversation's key but naming another conversation is removed and logged."""
+        queue_key = conversation_key(*key)
+        out = []
+        for raw, item in self.queues().items(queue_key):
+            if (item.get("channel"), item.get("sender")) != key or not isinstance(item.get("payload"), dict):
+                logger.error("handoff gate: a spooled item under %s names another conversation; dropped",
+                             queue_key[:12])
+                self.queues().remove(queue_key, raw)
+                continue
+            out.append(Spooled(key, item["payload"], raw=raw))
+        return out
 
     def conversations(self) -> list[Key]:
-        return list(dict.fromkeys(item.key for item in self.items))
+        """The conversations with waiting messages (read from each queue's oldest item)."""
+        found = []
+        for queue_key in self.queues().nonempty():
+            items = self.queues().items(queue_key)
+            if items and isinstance(items[0][1].get("channel"), str) and isinstance(items[0][1].get("sender"), str):
+                found.append((items[0][1]["channel"], items[0][1]["sender"]))
+        return found
 
     def remove(self, item: Spooled) -> None:
-        self.items.remove(item)
+        self.queues().remove(conversation_key(*item.key), item.raw)
 
     def __len__(self) -> int:
-        return len(self.items)
+        return self.queues().total()
 
 
-#: conversations the gate last saw routed to people (this process)
-IN_HANDOFF = HandoffMemory()
-#: messages of such conversations waiting for the action server (this process)
+#: conversations the gate last saw routed to people (shared when Redis is configured)
+IN_HANDOFF = HandoffMemory(shared=get_strings)
+#: messages of such conversations waiting for the action server (shared when Redis is configured)
 SPOOL = Spool()
+#: this process's name in the spool's claims
+PROCESS_ID = uuid.uuid4().hex
 _retry_task: asyncio.Task[None] | None = None
-_flushing: set[Key] = set()  # conversations whose spooled messages are being posted now
+_flushing: set[Key] = set()  # conversations whose spooled messages this process is posting now
+_orphans_checked_at = -float("inf")
 
 
 def pending_url(inbound_url: str) -> str:
@@ -249,6 +305,7 @@ async def ask(message: UserMessage, *, channel: str) -> Decision:
     known to be with people is spooled (:func:`spool`), any other goes to the bot
     (one warning logged either way)."""
     key = (channel, str(message.sender_id))
+    _look_for_orphans()
     if SPOOL.holds(key):
         await flush(key)  # earlier messages first
     payload = await inbound_payload(message, channel=channel)
@@ -279,17 +336,23 @@ async def flush(key: Key) -> int:
     were (0 at once when another task is posting them: each is posted once at a time)."""
     if key in _flushing:
         return 0
+    queues, claim = SPOOL.queues(), conversation_key(*key)
+    if not queues.claim(claim, owner=PROCESS_ID, ttl_s=FLUSH_CLAIM_S):
+        return 0  # another process is posting them
     _flushing.add(key)
     try:
         return await _flush(key)
     finally:
         _flushing.discard(key)
+        queues.release(claim, owner=PROCESS_ID)
 
 
 async def _flush(key: Key) -> int:
     url = get_bot_settings().handoff_inbound_url
     taken = 0
     for item in SPOOL.of(key):
+        if not SPOOL.queues().claim(conversation_key(*key), owner=PROCESS_ID, ttl_s=FLUSH_CLAIM_S):
+            break  # our claim ran out and another process took over
         item.attempts += 1
         status, data = await post_signed(url, item.payload)
         decision = parse_decision(data) if status == 200 else None
@@ -322,6 +385,18 @@ def _ensure_retrying() -> None:
     global _retry_task
     if _retry_task is None or _retry_task.done():
         _retry_task = asyncio.get_running_loop().create_task(retry_spool())
+
+
+def _look_for_orphans() -> None:
+    """At most every :data:`ORPHAN_CHECK_S`: when messages wait in the (shared) spool and
+    this process is not retrying, start retrying (the process that spooled them may be gone)."""
+    global _orphans_checked_at
+    now = time.monotonic()
+    if now - _orphans_checked_at < ORPHAN_CHECK_S or (_retry_task is not None and not _retry_task.done()):
+        return
+    _orphans_checked_at = now
+    if len(SPOOL):
+        _ensure_retrying()
 
 
 async def take_pending(sender_id: str, *, channel: str) -> list[dict[str, Any]]:

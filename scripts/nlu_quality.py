@@ -143,22 +143,26 @@ def dump_row(name: str, text: str, gold: str, parsed: dict, ms: float) -> dict:
             "confidence": round(float(intent.get("confidence") or 0.0), 5), "ranking": ranking, "ms": round(ms, 3)}
 
 
-def cross_validation(folds: int) -> int:
-    """``rasa test nlu --cross-validation`` on data/; prints macro-F1 and the time taken."""
+def cross_validation(folds: int, root: Path = ROOT) -> int:
+    """``rasa test nlu --cross-validation`` on ``root``'s data/ and config.yml (``root``: this
+    checkout, or another one such as a worktree of an earlier commit for a before figure);
+    prints macro-F1 and the time taken."""
     rasa_bin = Path(sys.executable).parent / "rasa"
     with tempfile.TemporaryDirectory() as out:
         start = time.monotonic()
         result = subprocess.run(
             [str(rasa_bin), "test", "nlu", "--nlu", "data", "--config", "config.yml", "--cross-validation",
              "--folds", str(folds), "--out", out],
-            cwd=ROOT, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"}, capture_output=True, text=True)
+            cwd=root, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(root)},
+            capture_output=True, text=True)
         took = time.monotonic() - start
         report = Path(out) / "intent_report.json"
         if result.returncode != 0 or not report.exists():
             print(result.stdout[-3000:] + result.stderr[-3000:])
             return 1
         figures = json.loads(report.read_text())
-    summary = {"folds": folds, "seconds": round(took), "intent_macro_f1": round(figures["macro avg"]["f1-score"], 4),
+    summary = {"root": str(root), "folds": folds, "seconds": round(took),
+               "intent_macro_f1": round(figures["macro avg"]["f1-score"], 4),
                "intent_weighted_f1": round(figures["weighted avg"]["f1-score"], 4)}
     print(json.dumps(summary, indent=2))
     return 0
@@ -176,9 +180,11 @@ def main() -> int:
     parser.add_argument("--json", dest="json_out")
     parser.add_argument("--out-dir", default=str(ROOT / "var" / "nlu-eval"))
     parser.add_argument("--cross-validation", type=int, default=0, metavar="N")
+    parser.add_argument("--root", default=str(ROOT), help="the checkout whose data/ and config.yml "
+                        "--cross-validation uses (default: this one)")
     args = parser.parse_args()
     if args.cross_validation:
-        return cross_validation(args.cross_validation)
+        return cross_validation(args.cross_validation, Path(args.root))
     logging.disable(logging.WARNING)
     from rasa.utils.log_utils import configure_structlog
 

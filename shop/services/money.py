@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "GBP": "£", "EUR": "€"}
+SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "GBP": "£", "EUR": "€", "INR": "₹"}
 
 
 def format_money(cents: int, currency: str = "USD") -> str:

@@ -152,7 +152,7 @@ def test_an_address_change_is_written_to_the_platform_then_mirrored(url: str) ->
 
 
 @pytest.mark.parametrize(("make", "address", "reason"), [
-    (lambda: PlatformDouble().holding(ORDER), replace(NEW_ADDRESS, postcode="00000"), "refused"),
+    (lambda: PlatformDouble().holding(ORDER), replace(NEW_ADDRESS, postcode="00000"), "invalid"),
     (lambda: PlatformDouble().holding(replace(ORDER, status="shipped")), NEW_ADDRESS, "already_shipped"),
     (lambda: PlatformDouble(fail=unavailable()).holding(ORDER), NEW_ADDRESS, "platform_unavailable"),
     (lambda: None, NEW_ADDRESS, "platform_unavailable"),

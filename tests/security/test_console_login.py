@@ -30,7 +30,7 @@ from shop.db.engine import session_scope
 from shop.db.migrate import upgrade
 from shop.db.schema import AuditEntry, StaffUser
 from shop.settings import get_settings
-from shop.shared_counters import _redis, get_limiter
+from shop.shared_counters import get_limiter, redis_client
 from tests.apps.conftest import env, fast_hashes  # noqa: F401 (fixtures)
 from tests.apps.console_support import LOGIN_CSRF, Env, login
 from tests.security.conftest import REDIS_URL
@@ -138,14 +138,14 @@ def test_address_failures_counted_in_redis_hold_across_two_app_instances(env: En
         for i in range(3):
             assert login(first, f"spray{i}@ridgeline.example", "Winter2026!").status_code == 401
         get_limiter.cache_clear()  # a second console process: its own limiter and Redis client
-        _redis.cache_clear()
+        redis_client.cache_clear()
         second = _client(env, address, login_limit=limit)
         assert login(second, "agent@ridgeline.example").status_code == 429
         assert len(verifies) == 3
         assert redis_db.keys(f"shop:rl:console-login-address:{address}:*")
     finally:
         get_limiter.cache_clear()
-        _redis.cache_clear()
+        redis_client.cache_clear()
         for key in redis_db.scan_iter(match=f"shop:rl:console-login-address:{address}:*"):
             redis_db.delete(key)
 

@@ -25,7 +25,7 @@ from actions.orders import ActionCancelOrder, ActionShowOrderStatus, ValidateOrd
 from protocol.ratelimit import RateLimiter, RedisCounters
 from shop.db.schema import OfferCode, Order
 from shop.services.order_lookup_limits import lookup_key, lookups_blocked, record_failed_lookup
-from shop.shared_counters import _redis, get_limiter
+from shop.shared_counters import get_limiter, redis_client
 from tests.actions.conftest import DemoShop, action_shop_template, domain, shop  # noqa: F401 (fixtures)
 from tests.actions.trackers import build_tracker, run_action, tracker_state
 from tests.security.conftest import REDIS_ERRORS, REDIS_URL
@@ -210,7 +210,7 @@ async def test_guesses_counted_in_redis_stop_another_action_server(shop: DemoSho
         for i in range(5):
             await submit_pair(numbers[i], email, domain, sender=f"r-{i}")
         get_limiter.cache_clear()  # a second process: its own limiter and Redis client
-        _redis.cache_clear()
+        redis_client.cache_clear()
         await submit_pair(numbers[5], email, domain, sender="r-5")
         assert len(lookups) == 5
     finally:

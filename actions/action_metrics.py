@@ -1,5 +1,5 @@
 """The action server's own Prometheus metrics (served at ``GET /metrics`` by
-:mod:`actions.server`, with the HTTP and handoff-queue metrics of :mod:`apps.metrics`).
+:mod:`actions.server`, with the HTTP and handoff-queue metrics of :mod:`apps.http_metrics`).
 
 - ``shop_action_duration_seconds{action, status}``: one ``/webhook`` call, from its
   arrival to its response, by action (a registered action's name; anything else is
@@ -32,7 +32,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from apps.metrics import http_histogram
+from apps.http_metrics import http_histogram
 
 #: the action server's registry (its ``/metrics`` in single-process mode)
 REGISTRY = CollectorRegistry()

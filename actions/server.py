@@ -19,7 +19,7 @@ data) and ``/handoff/*``, which the Rasa server signs with ``SHOP_RELAY_SECRET``
 instead (timestamped, single-use HMAC, :mod:`protocol.handoff`).
 
 Observability (docs/operations.md#metrics-logs-and-tracing): ``GET /metrics`` serves
-the Prometheus metrics of :mod:`actions.action_metrics` and :mod:`apps.metrics` without the
+the Prometheus metrics of :mod:`actions.action_metrics` and :mod:`apps.http_metrics` without the
 action token (aggregate counts and timings under code-defined labels; with
 ``SHOP_METRICS_TOKEN`` set it needs ``Authorization: Bearer <token>``), in
 prometheus_client's multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set. Every
@@ -57,7 +57,7 @@ from sanic.worker.loader import AppLoader
 from actions import action_metrics, handoff_api
 from actions.recommend import warm_up as warm_recommender
 from actions.runtime import start_in_background
-from apps.metrics import (
+from apps.http_metrics import (
     CONTENT_TYPE,
     UNMATCHED,
     HandoffQueueCollector,
@@ -66,7 +66,7 @@ from apps.metrics import (
     metrics_config,
     reset_multiprocess_dir,
 )
-from apps.metrics import token_refusal as metrics_refusal
+from apps.http_metrics import token_refusal as metrics_refusal
 from shop.db.engine import session_scope
 from shop.logging_setup import bind_conversation, close_context, open_context, use_format
 from shop.services.llm import get_llm_runner

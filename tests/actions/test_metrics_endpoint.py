@@ -24,7 +24,7 @@ from rasa_sdk.executor import ActionExecutor
 from actions import action_metrics
 from actions import search as search_actions
 from actions import server as action_server
-from apps.metrics import MetricsConfig, exposition, reset_multiprocess_dir
+from apps.http_metrics import MetricsConfig, exposition, reset_multiprocess_dir
 from shop.settings import REPO_ROOT
 from tests.actions.trackers import tracker_state
 from tests.demo_shops import DemoShops

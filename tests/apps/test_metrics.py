@@ -1,4 +1,4 @@
-"""Prometheus ``/metrics`` of the storefront and the staff console (``apps.metrics``) on
+"""Prometheus ``/metrics`` of the storefront and the staff console (``apps.http_metrics``) on
 real databases (SQLite and PostgreSQL): request histograms by route template after real
 requests, the console's handoff queue and live staff sessions from the database, the
 optional bearer token, and what must never become a label (hostile: e-mails and order
@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from apps.console.routes import handoffs as handoff_routes
-from apps.metrics import HTTP_METRIC, UNMATCHED, MetricsConfig, route_label
+from apps.http_metrics import HTTP_METRIC, UNMATCHED, MetricsConfig, route_label
 from apps.storefront.pages import StorefrontConfig, create_app
 from shop.db.engine import session_scope
 from shop.db.schema import Order, Product

@@ -13,8 +13,9 @@ the nonce and the raw body, ``X-Shop-Relay-Timestamp``, ``X-Shop-Relay-Nonce``:
 :func:`bot.shared_state.get_seen`, Redis when ``SHOP_REDIS_URL`` is set). Answers (JSON):
 
 - 200 ``{"delivered": true}``: sent on the channel (for socket.io: the shopper's page
-  is connected to the conversation's room; for messaging apps: the platform accepted
-  every part);
+  is connected to the conversation's room, on this Rasa process or, with
+  ``SHOP_REDIS_URL``, on another one, :meth:`bot.channels.ShopSocketIOInput.room_connected`;
+  for messaging apps: the platform accepted every part);
 - 200 ``{"delivered": false, "reason": …}``: REST has no push, the shopper's page is
   not connected right now, or the platform did not accept it; the console leaves it
   undelivered in ``handoff_messages`` and the gate hands it over when the shopper is
@@ -54,7 +55,10 @@ from protocol.handoff import (
 logger = logging.getLogger(__name__)
 
 
-def _socket_connected(channel: InputChannel, room: str) -> bool:
+async def _socket_connected(channel: InputChannel, room: str) -> bool:
+    room_connected = getattr(channel, "room_connected", None)
+    if room_connected is not None:  # the shop's socket.io channel: pages on every Rasa process
+        return bool(await room_connected(room))
     sio = getattr(channel, "sio", None)
     if sio is None:
         return False
@@ -76,7 +80,7 @@ async def deliver(sender_id: str, channel_name: str, message: dict[str, Any]) ->
     if getattr(channel, "missing", None):
         return response.json({"error": f"{channel_name} channel is disabled"}, status=503)
     if channel_name == "socketio":
-        if not _socket_connected(channel, sender_id):
+        if not await _socket_connected(channel, sender_id):
             return response.json({"delivered": False, "reason": "the shopper's page is not connected"})
     else:
         message = labelled_for_messaging(message)  # messaging apps show no label

@@ -6,8 +6,9 @@ The Rasa environment pins pydantic 1, so this uses ``pydantic.BaseSettings``.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any, Literal
 
-from pydantic import BaseSettings, Field
+from pydantic import BaseSettings, Field, root_validator
 
 
 class BotSettings(BaseSettings):
@@ -63,6 +64,21 @@ class BotSettings(BaseSettings):
         ones get 413 before they are parsed. Default 262,144 (256 KiB).
     rate_per_sender_per_min, rate_per_client_per_min: messages a conversation and a
         client address may send per minute on REST and socket.io. Defaults 30 and 120.
+
+    Deployment (docs/production.md):
+
+    deployment: ``SHOP_DEPLOYMENT``: ``embedded`` (default; one Rasa process, SQLite
+        tracker store, in-memory lock store, ``bot/endpoints.yml``) or ``production``
+        (several Rasa processes: ``bot/endpoints.production.yml``, PostgreSQL tracker
+        store, Redis lock store, RabbitMQ event broker). Production needs
+        ``SHOP_REDIS_URL`` (the widget's socket.io messages, rate limits and replay
+        memories shared by every process) and ``SHOP_SESSION_SECRET`` (a widget session
+        issued by one process must be valid on the others); the server refuses to
+        start without them.
+    socketio_presence_heartbeat_s: with ``SHOP_REDIS_URL``, how often each process
+        marks itself alive for the relay's "is the shopper's page connected?"
+        (:mod:`bot.socketio_presence`); a killed process's pages stop counting after
+        three missed beats. Default 10.
     """
 
     identity_secret: str = Field(default="", env="SHOP_IDENTITY_SECRET")
@@ -96,6 +112,20 @@ class BotSettings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, env="SHOP_MAX_BODY_BYTES")
     rate_per_sender_per_min: int = Field(default=30, ge=1, env="SHOP_RATE_PER_SENDER_PER_MIN")
     rate_per_client_per_min: int = Field(default=120, ge=1, env="SHOP_RATE_PER_CLIENT_PER_MIN")
+
+    deployment: Literal["embedded", "production"] = Field(default="embedded", env="SHOP_DEPLOYMENT")
+    socketio_presence_heartbeat_s: float = Field(default=10.0, gt=0, le=300,
+                                                 env="SHOP_SOCKETIO_PRESENCE_HEARTBEAT_S")
+
+    @root_validator(skip_on_failure=True)
+    def _production_needs_shared_state(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if values.get("deployment") == "production":
+            missing = [name for name, key in (("SHOP_REDIS_URL", "redis_url"),
+                                              ("SHOP_SESSION_SECRET", "session_secret")) if not values.get(key)]
+            if missing:
+                raise ValueError(f"SHOP_DEPLOYMENT=production needs {' and '.join(missing)}: every Rasa process "
+                                 "must share the widget's sessions and socket.io messages (docs/production.md)")
+        return values
 
     @property
     def handoff_inbound_url(self) -> str:

@@ -17,6 +17,12 @@ an apology when the dialogue ran but said nothing (:mod:`bot.apology`).
 Every message that passes those checks, on every shop channel, then goes through the
 handoff gate (:mod:`bot.handoff_gate`): while a person has the conversation, the bot
 does not answer.
+
+With ``SHOP_REDIS_URL`` set, the socket.io server shares its messages with the other
+Rasa processes through Redis (python-socketio's ``AsyncRedisManager``), so a message
+emitted to a conversation's room on one process (a staff message the relay sends)
+reaches the shopper's page connected to another, and :mod:`bot.socketio_presence`
+records which pages are connected where (:meth:`ShopSocketIOInput.room_connected`).
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ from typing import Any
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from redis.asyncio import Redis
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from bot.apology import APOLOGY, apologising
 from bot.body_limit import limit_request_bodies
@@ -43,12 +50,18 @@ from bot.inbound import BAD_BODY_REPLY, check_message, clean_text, decode_body, 
 from bot.rate_limits import message_retry_after, rate_limited_reply
 from bot.rest_auth import rest_refusal
 from bot.shared_state import get_limiter, session_secret
+from bot.socketio_presence import RoomPresence
 from bot.widget_origins import allowed_origins
 from protocol.identity import issue_session, session_of
 
 logger = logging.getLogger(__name__)
 
 LOST_SESSION_REPLY = "Sorry, I lost track of this chat. Please reload the page."
+
+#: the Redis pub/sub channel every Rasa process's socket.io server shares
+SOCKETIO_REDIS_CHANNEL = "shop-socketio"
+#: seconds to wait for Redis to accept a connection (socket.io manager and presence)
+REDIS_CONNECT_TIMEOUT_S = 2.0
 
 
 def rest_conversation(sender: str) -> str:
@@ -172,6 +185,27 @@ def _socket_client(environ: dict[str, Any]) -> str:
     return str(environ.get("REMOTE_ADDR") or "unknown")
 
 
+def socketio_manager(settings: BotSettings) -> AsyncRedisManager | None:
+    """The socket.io client manager shared by every Rasa process through Redis when
+    ``SHOP_REDIS_URL`` is set; ``None`` (python-socketio's in-process manager) otherwise.
+    It connects on first use. No read timeout: its subscriber waits on Redis for as
+    long as nothing is published."""
+    if not settings.redis_url:
+        return None
+    return AsyncRedisManager(settings.redis_url, channel=SOCKETIO_REDIS_CHANNEL,
+                             redis_options={"socket_connect_timeout": REDIS_CONNECT_TIMEOUT_S})
+
+
+def room_presence(settings: BotSettings) -> RoomPresence | None:
+    """Which rooms have a page connected, across processes (``SHOP_REDIS_URL``)."""
+    if not settings.redis_url:
+        return None
+    client = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=REDIS_CONNECT_TIMEOUT_S,
+                            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S)
+    return RoomPresence(client, room_ttl_s=settings.session_ttl_s,
+                        heartbeat_s=settings.socketio_presence_heartbeat_s)
+
+
 class ShopSocketIOInput(SocketIOInput):
     """Rasa's socket.io channel for the web widget, with the shop's checks.
 
@@ -195,7 +229,24 @@ class ShopSocketIOInput(SocketIOInput):
       stops), also when the dialogue failed.
     - Allowed page origins come from ``SHOP_WIDGET_ORIGINS`` (default: the origin of
       ``SHOP_PUBLIC_URL``; ``*`` only when set so, with a warning).
+    - With ``SHOP_REDIS_URL``: messages are shared with the other Rasa processes
+      (:func:`socketio_manager`) and :attr:`presence` records the rooms with a page.
     """
+
+    presence: RoomPresence | None = None
+
+    async def room_connected(self, room: str) -> bool:
+        """Whether a page is connected to ``room`` (a conversation) on this process or,
+        with ``SHOP_REDIS_URL``, on any live Rasa process (this process only while Redis
+        does not answer)."""
+        if self.sio is None:
+            return False
+        namespace = self.namespace or "/"
+        if any(True for _ in self.sio.manager.get_participants(namespace, room)):
+            return True
+        if self.presence is None:
+            return False
+        return bool(await self.presence.anyone_in(room))
 
     @classmethod
     def name(cls) -> str:
@@ -210,13 +261,16 @@ class ShopSocketIOInput(SocketIOInput):
         # bot or people (asked after the checks below); an apology when the bot says nothing
         on_new_message = gated(self, apologising(on_new_message))
         settings = get_bot_settings()
-        sio = AsyncServer(async_mode="sanic", max_http_buffer_size=settings.max_body_bytes,
+        sio = AsyncServer(async_mode="sanic", client_manager=socketio_manager(settings),
+                          max_http_buffer_size=settings.max_body_bytes,
                           cors_allowed_origins=allowed_origins(settings.widget_origins,
                                                                public_url=settings.public_url))
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         limit_request_bodies(socketio_webhook, max_bytes=settings.max_body_bytes)
         self.sio = sio
+        self.presence = presence = room_presence(settings)
         namespace = self.namespace
+        room_of: dict[str, str] = {}  # socket id -> the session room it joined (for presence)
 
         @socketio_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -226,6 +280,12 @@ class ShopSocketIOInput(SocketIOInput):
         async def connect(sid: str, environ: dict[str, Any], auth: dict[str, Any] | None = None) -> bool:
             await sio.save_session(sid, {"client": _socket_client(environ)}, namespace=namespace)
             return True
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str, *_reason: Any) -> None:
+            room = room_of.pop(sid, None)
+            if presence is not None and room is not None:
+                await presence.left(room, sid)
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None) -> None:
@@ -237,7 +297,12 @@ class ShopSocketIOInput(SocketIOInput):
             for room in sio.rooms(sid, namespace=namespace):
                 if room not in (sid, session_id):
                     await sio.leave_room(sid, room, namespace=namespace)
+                    if presence is not None:
+                        await presence.left(room, sid)
             await sio.enter_room(sid, session_id, namespace=namespace)
+            room_of[sid] = session_id
+            if presence is not None:
+                await presence.joined(session_id, sid)
             await sio.emit("session_confirm", token, room=sid, namespace=namespace)
             if resumed is not None:
                 output = ShopSocketIOOutput(sio, self.bot_message_evt)

@@ -3,7 +3,8 @@
 # storefront and the staff console on the embedded defaults (SQLite shop database,
 # SQLite tracker store), wait until they answer, print the URLs, and stop them on Ctrl-C.
 # Ports: ACTION_PORT (5055), RASA_PORT (5005), WEB_PORT (8000), CONSOLE_PORT (8001) and
-# LLM_PORT (5077, loopback only).
+# LLM_PORT (5077, loopback only). With SHOP_COMMERCE_BACKEND=shopify or woocommerce it also
+# starts the commerce webhook receiver (SHOP_COMMERCE_WEBHOOK_PORT, 8002, loopback only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -13,6 +14,14 @@ WEB_PORT=${WEB_PORT:-8000}
 CONSOLE_PORT=${CONSOLE_PORT:-8001}
 LLM_PORT=${LLM_PORT:-5077}
 MODEL=${MODEL:-var/rasa-models/shop.tar.gz}
+# SHOP_DEPLOYMENT=embedded (default): SQLite tracker store, in-memory lock store, no event
+# broker (bot/endpoints.yml); production: PostgreSQL tracker, Redis lock store, RabbitMQ
+# broker (bot/endpoints.production.yml; its variables in docs/production.md)
+case "${SHOP_DEPLOYMENT:-embedded}" in
+  embedded) ENDPOINTS=bot/endpoints.yml ;;
+  production) ENDPOINTS=bot/endpoints.production.yml ;;
+  *) echo "SHOP_DEPLOYMENT must be embedded or production, not '${SHOP_DEPLOYMENT}'"; exit 2 ;;
+esac
 mkdir -p var/log
 
 export PYTHONPATH="$ROOT"
@@ -40,17 +49,20 @@ secret SHOP_RELAY_SECRET relay-secret
 secret SHOP_ACTION_TOKEN action-token
 secret SHOP_REST_TOKEN rest-token
 secret SHOP_SESSION_SECRET session-secret
+secret SHOP_RECOMMEND_API_TOKEN recommend-api-token
 # Every server listens on loopback unless told otherwise (a TLS proxy in front of them
 # in production); the widget may be opened from the storefront's origin only.
 RASA_HOST=${RASA_HOST:-127.0.0.1}
 export SHOP_WIDGET_ORIGINS=${SHOP_WIDGET_ORIGINS:-$SHOP_PUBLIC_URL}
+# rasa run --cors takes one argument per origin (one comma-separated string matches none)
+IFS=',' read -r -a CORS_ORIGINS <<< "$SHOP_WIDGET_ORIGINS"
 export SHOP_RASA_URL=${SHOP_RASA_URL:-http://127.0.0.1:${RASA_PORT}}
 export SHOP_LLM_SERVER_URL=${SHOP_LLM_SERVER_URL:-http://127.0.0.1:${LLM_PORT}}
 
 # conversations idle longer than SHOP_TRACKER_RETENTION_DAYS (30) leave the tracker
 # store at every start (a shop running for weeks runs this daily; docs/security.md)
 # (with another tracker store, set SHOP_TRACKER_DB_URL to it)
-if [ -n "${SHOP_TRACKER_DB_URL:-}" ] || [ "$RASA_TRACKER_DIALECT" = sqlite ]; then
+if [ -n "${SHOP_TRACKER_DB_URL:-}" ] || { [ "${SHOP_DEPLOYMENT:-embedded}" = embedded ] && [ "$RASA_TRACKER_DIALECT" = sqlite ]; }; then
   SHOP_TRACKER_DB_URL=${SHOP_TRACKER_DB_URL:-sqlite:///$RASA_TRACKER_DB} .venv/actions/bin/python -m apps.cli \
     privacy purge >>var/log/privacy.log 2>&1 || echo "retention purge failed; see var/log/privacy.log"
 fi
@@ -67,13 +79,24 @@ trap cleanup EXIT INT TERM
 llm_pid=$!
 .venv/actions/bin/python -m actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
-.venv/rasa/bin/rasa run --model "$MODEL" --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
-  --interface "$RASA_HOST" --port "$RASA_PORT" --cors "$SHOP_WIDGET_ORIGINS" >var/log/rasa.log 2>&1 &
+.venv/rasa/bin/rasa run --model "$MODEL" --endpoints "$ENDPOINTS" --credentials bot/credentials.yml \
+  --interface "$RASA_HOST" --port "$RASA_PORT" --cors "${CORS_ORIGINS[@]}" >var/log/rasa.log 2>&1 &
 pids+=($!)
 .venv/actions/bin/python -m apps.cli web --port "$WEB_PORT" >var/log/web.log 2>&1 &
 pids+=($!)
 .venv/actions/bin/python -m apps.cli console --port "$CONSOLE_PORT" >var/log/console.log 2>&1 &
 pids+=($!)
+# a shop whose catalog and orders live on Shopify or WooCommerce: their webhooks keep the
+# mirror (and so the search index and the recommender's data) current
+COMMERCE_BACKEND=${SHOP_COMMERCE_BACKEND:-builtin}
+COMMERCE_PORT=${SHOP_COMMERCE_WEBHOOK_PORT:-8002}
+commerce_line="Commerce webhooks:    none (SHOP_COMMERCE_BACKEND=builtin: the shop's own database)"
+if [ "$COMMERCE_BACKEND" != builtin ]; then
+  .venv/actions/bin/python -m apps.cli commerce webhooks --port "$COMMERCE_PORT" \
+    >var/log/commerce-webhooks.log 2>&1 &
+  pids+=($!)
+  commerce_line="Commerce webhooks:    http://127.0.0.1:${COMMERCE_PORT}/webhooks/commerce/${COMMERCE_BACKEND} (var/log/commerce-webhooks.log)"
+fi
 
 wait_for() {  # url name seconds
   for _ in $(seq 1 "$3"); do
@@ -86,6 +109,9 @@ wait_for() {  # url name seconds
 wait_for "http://127.0.0.1:${ACTION_PORT}/health" "action server" 120
 wait_for "http://127.0.0.1:${WEB_PORT}/health" "storefront" 60
 wait_for "http://127.0.0.1:${CONSOLE_PORT}/health" "staff console" 60
+if [ "$COMMERCE_BACKEND" != builtin ]; then
+  wait_for "http://127.0.0.1:${COMMERCE_PORT}/health" "commerce webhook receiver" 60
+fi
 wait_for "http://127.0.0.1:${RASA_PORT}/" "Rasa server" 300
 if kill -0 "$llm_pid" 2>/dev/null; then
   for _ in $(seq 1 120); do curl -fsS "$SHOP_LLM_SERVER_URL/health" >/dev/null 2>&1 && break; sleep 1; done
@@ -106,6 +132,7 @@ Shop assistant is running.
   Rasa server (socket.io, for the web widget): http://127.0.0.1:${RASA_PORT}/socket.io
   Action server:        http://127.0.0.1:${ACTION_PORT}/webhook
   ${llm_line}
+  ${commerce_line}
   Logs:                 var/log/rasa.log, var/log/actions.log, var/log/web.log, var/log/console.log
 Try it:
   curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook -H "Authorization: Bearer \$(cat var/rest-token)" \\

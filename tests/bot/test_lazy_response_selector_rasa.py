@@ -42,7 +42,8 @@ agent = Agent.load(sys.argv[1])
 out = {}
 for text in ["how much is shipping?", "where is my order 100234?", "hello there"]:
     parsed = asyncio.run(agent.parse_message(text))
-    out[text] = {"intent": parsed["intent"]["name"], "selectors": sorted((parsed.get("response_selector") or {}).keys())}
+    selectors = sorted((parsed.get("response_selector") or {}).keys())
+    out[text] = {"intent": parsed["intent"]["name"], "selectors": selectors}
 print(json.dumps(out))
 """
 

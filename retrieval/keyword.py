@@ -39,20 +39,28 @@ FUNCTION_WORDS = frozenset([
 ])
 _TOKEN = re.compile(r"[a-z0-9]+")
 _VOCAB_WORD = re.compile(r"[a-z]{3,30}")
+_POSSESSIVE = re.compile(r"(?<=[a-z])'s\b|(?<=s)'(?![a-z])")
 _VOCAB_UPSERT = "INSERT INTO vocab(word, n) VALUES (?, ?) ON CONFLICT(word) DO UPDATE SET n = n + excluded.n"
+
+
+def fold(text: str) -> str:
+    """``text`` lower-cased, without accents or possessive endings, as the index's
+    tokenizer sees words: "Home Décor" -> "home decor", "Men's" -> "men", "Kids'" -> "kids"."""
+    text = unicodedata.normalize("NFKD", (text or "").lower().replace("\u2019", "'").replace("`", "'"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _POSSESSIVE.sub("", text)
 
 
 def doc_words(*texts: str) -> set[str]:
     """The vocabulary words of a document: lower-case, accents removed, letters only, 3-30 long."""
-    text = unicodedata.normalize("NFKD", " ".join(texts).lower())
-    return set(_VOCAB_WORD.findall(text))
+    return set(_VOCAB_WORD.findall(fold(" ".join(texts))))
 
 
 def query_tokens(text: str) -> list[str]:
-    """Search tokens of ``text``: lower-case runs of letters/digits, function words
-    dropped, de-duplicated in order, at most ``MAX_QUERY_TOKENS``."""
+    """Search tokens of ``text``: folded (:func:`fold`) runs of letters/digits, function
+    words dropped, de-duplicated in order, at most ``MAX_QUERY_TOKENS``."""
     seen: dict[str, None] = {}
-    for token in _TOKEN.findall((text or "").lower()[:2000]):
+    for token in _TOKEN.findall(fold((text or "")[:2000])):
         if token not in FUNCTION_WORDS:
             seen.setdefault(token, None)
     return list(seen)[:MAX_QUERY_TOKENS]

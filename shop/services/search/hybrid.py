@@ -18,7 +18,9 @@ The weights follow the query (:func:`query_weights`): the dense side counts more
 descriptive queries (long, few words the catalog knows, need words), the keyword side
 for short exact ones (SKUs, titles, brands). After the constraints are checked, the
 survivors are re-ranked softly (:func:`soft_rerank`): products of a category the words
-name come first, and products with the hinted attributes or categories move up.
+name come first, and products with the hinted attributes or categories move up. When
+the words name a category as a whole and the rankers found less than a page of its
+products, :func:`fill_named` adds more of them (never a filter: the rest follows).
 
 RRF score of a product = sum over rankers of ``1 / (rrf_k + rank)`` (rank from 1).
 
@@ -46,6 +48,7 @@ from sqlalchemy.orm import Session
 from retrieval.catalog_index import CatalogIndex
 from retrieval.keyword import query_tokens
 from shop.db.schema import Category, Product
+from shop.services.search.categories import WHOLE
 from shop.services.search.filters import MatchingCache, matching_ids, sku_matches
 from shop.services.search.needs import QueryHints, attribute_hits
 from shop.services.search.query import SearchQuery
@@ -56,6 +59,7 @@ _HARD = ("category", "brand", "colour", "size", "gender", "use_case", "price")
 COMMON_FRACTION = 0.4
 HINT_WEIGHT = 0.5  # RRF weight of the hints ranking
 RERANK_DEPTH = 300  # survivors looked at by the soft re-rank
+NAMED_FILL_MAX = 20_000  # products of a named category looked at when the rankers found too few
 # hint boost, relative to the best fused score
 BOOST = {"exact": 0.1, "plain": 0.35, "descriptive": 0.4, "fixed": 0.0}
 
@@ -243,9 +247,66 @@ def rank(session: Session, index: CatalogIndex, query: SearchQuery, settings: Ra
         survivors = matching_ids(session, query, candidates)
         if len(survivors) >= need or not cut_off or size is None:
             ordered = soft_rerank(session, survivors, dict(scored), hints, pinned=pins, boost=BOOST[kind])
+            ordered = fill_named(session, index, query, ordered, hints, need=need, pinned=pins,
+                                 query_vector=query_vector if use_dense else None)
             return Ranked(ordered, exhaustive=not cut_off or size is None)
-    return Ranked(soft_rerank(session, survivors, dict(scored), hints, pinned=pins, boost=BOOST[kind]),
-                  exhaustive=False)
+    ordered = soft_rerank(session, survivors, dict(scored), hints, pinned=pins, boost=BOOST[kind])
+    return Ranked(fill_named(session, index, query, ordered, hints, need=need, pinned=pins,
+                             query_vector=query_vector if use_dense else None), exhaustive=False)
+
+
+def _named_slugs(hints: QueryHints | None) -> frozenset[str]:
+    """The categories the words name as a whole (:data:`~shop.services.search.categories.WHOLE`
+    or :data:`~shop.services.search.categories.EXACT`), else none."""
+    if hints is None or not hints.named:
+        return frozenset()
+    return frozenset(s for s in hints.top_named if hints.named[s] >= WHOLE)
+
+
+def fill_named(session: Session, index: CatalogIndex, query: SearchQuery, ordered: list[int],
+               hints: QueryHints | None, *, need: int, query_vector: np.ndarray | None = None,
+               pinned: Sequence[int] = ()) -> list[int]:
+    """``ordered`` (from :func:`soft_rerank`: pinned SKUs, then the named categories'
+    products, then the rest) with more products of a category the words name as a whole
+    when fewer than ``need`` of them lead it: the rankers' candidates can miss a category
+    whose products don't use its name ("All Home & Kitchen", "Value Bazaar"). Its
+    products meeting the constraints are ranked by the query vector (no similarity
+    floor: the category was named), else by keyword score, then rating, and inserted
+    after the named products already leading, before the rest."""
+    slugs = _named_slugs(hints)
+    if not slugs or hints is None:
+        return ordered
+    head = ordered[:need]
+    rows = session.execute(
+        select(Product.id, Category.slug).join(Category, Category.id == Product.category_id)
+        .where(Product.id.in_(head))
+    ).all() if head else []
+    if sum(1 for _, slug in rows if slug in slugs) >= need:
+        return ordered
+    named = {int(pid) for pid, slug in rows if slug in hints.top_named}
+    pins = set(pinned)
+    cut = 0
+    while cut < len(head) and (head[cut] in pins or head[cut] in named):
+        cut += 1
+    leading = set(ordered[:cut])
+    members = [int(pid) for pid in session.scalars(
+        select(Product.id).join(Category, Category.id == Product.category_id)
+        .where(Category.slug.in_(sorted(slugs)), Product.is_active.is_(True))
+        .order_by(Product.rating_avg.desc().nulls_last(), Product.rating_count.desc(), Product.id)
+        .limit(NAMED_FILL_MAX)
+    ) if pid not in leading]
+    allowed = matching_ids(session, query, members) if members else []
+    if not allowed:
+        return ordered
+    want = min(len(allowed), need - cut + need)
+    if query_vector is not None:
+        _, ids = index.vectors.search(query_vector, want, allowed=np.asarray(allowed, dtype=np.int64))
+        extra = [int(i) for i in ids[0] if i >= 0]
+    else:
+        extra = [pid for pid, _ in index.keywords.search(query.text, want, allowed=allowed)]
+    extra = list(dict.fromkeys(extra + allowed))[:want]
+    moved = set(extra)
+    return ordered[:cut] + extra + [i for i in ordered[cut:] if i not in moved]
 
 
 def _hint_tokens(hints: QueryHints | None) -> list[str]:

@@ -19,11 +19,13 @@ from typing import Any
 import yaml
 
 from shop.services.search.categories import (
+    EXACT,
     FULL,
     CatalogCategory,
     categories_for_phrase,
     named_categories,
     singular,
+    strongest,
     words_of,
 )
 from shop.services.search.query import STOPWORDS
@@ -74,13 +76,14 @@ class QueryHints:
     """What the words say beyond their keywords.
 
     ``named``: ``{category slug: strength}`` of categories the words name (see
-    :func:`~shop.services.search.categories.named_categories`; synonyms count as whole
-    names); ``categories``: slugs the needs point at; ``attributes``: attribute phrases the
-    needs point at that the catalog has; ``need_words``: the words that were needs;
-    ``content_words``: the query's content words (stopwords and everyday words left out).
+    :func:`~shop.services.search.categories.named_categories`; synonyms count as
+    :data:`~shop.services.search.categories.FULL`); ``categories``: slugs the needs
+    point at; ``attributes``: attribute phrases the needs point at that the catalog has;
+    ``need_words``: the words that were needs; ``content_words``: the query's content
+    words (stopwords and everyday words left out).
     """
 
-    named: dict[str, int] = field(default_factory=dict)
+    named: dict[str, float] = field(default_factory=dict)
     categories: frozenset[str] = frozenset()
     attributes: tuple[str, ...] = ()
     need_words: tuple[str, ...] = ()
@@ -88,11 +91,8 @@ class QueryHints:
 
     @property
     def top_named(self) -> frozenset[str]:
-        """The categories named most strongly."""
-        if not self.named:
-            return frozenset()
-        best = max(self.named.values())
-        return frozenset(s for s, n in self.named.items() if n == best)
+        """The categories the words name (:func:`~shop.services.search.categories.strongest`)."""
+        return strongest(self.named)
 
     @property
     def any(self) -> bool:
@@ -102,19 +102,28 @@ class QueryHints:
 def query_hints(text: str, categories: list[CatalogCategory], *, in_catalog: Callable[[str], bool],
                 table: NeedsTable | None = None) -> QueryHints:
     """Hints of ``text`` for a catalog with ``categories``; ``in_catalog(word)`` says
-    whether the catalog's vocabulary holds a word."""
+    whether the catalog's vocabulary holds a word.
+
+    Categories are named by all the words, stopwords and everyday words included ("Men's
+    Shoes", "Baby Products", "Home Décor" are names); when the words are exactly a
+    category's name, they are not read as needs too ("Running", "Camping & Hiking")."""
     table = table or load_needs()
     words = words_of(text[:2000])[:64]
     content = tuple(w for w in dict.fromkeys(words) if w not in STOPWORDS and w not in table.plain_words)[:24]
-    named = named_categories(list(content), categories)
+    named = named_categories(words, categories)
+    named_words = {w for c in categories if named.get(c.slug, 0.0) >= FULL for w in c.words}
     for word in content:
+        if word in named_words:
+            continue  # "shoes" names the shop's "Shoes": not every kind of shoe
         for phrase in table.category_words.get(word, ()):
             for slug in categories_for_phrase(phrase, categories):
-                named[slug] = FULL
+                named[slug] = max(named.get(slug, 0.0), FULL)
     hinted: set[str] = set()
     attributes: list[str] = []
     need_words: list[str] = []
     present = set(content)
+    if named and max(named.values()) >= EXACT:
+        present = set()  # a category's very name, not a situation
     for need in table.needs:
         hit = need.words & present
         if not hit:

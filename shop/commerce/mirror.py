@@ -69,30 +69,18 @@ class MirrorChanges:
         self.interactions += other.interactions
 
 
-def _category_id(session: Session, name: str | None) -> int | None:
+def _named_id(session: Session, model: type[Category] | type[Brand], name: str | None) -> int | None:
+    """The id of the category or brand called ``name`` (by slug), created when missing."""
     if not name or not name.strip():
         return None
     slug = _slug(name)
-    found = session.scalar(select(Category.id).where(Category.slug == slug))
+    found = session.scalar(select(model.id).where(model.slug == slug))
     if found is not None:
         return found
-    category = Category(slug=slug, name=name.strip()[:120])
-    session.add(category)
+    row = model(slug=slug, name=name.strip()[:120])
+    session.add(row)
     session.flush()
-    return category.id
-
-
-def _brand_id(session: Session, name: str | None) -> int | None:
-    if not name or not name.strip():
-        return None
-    slug = _slug(name)
-    found = session.scalar(select(Brand.id).where(Brand.slug == slug))
-    if found is not None:
-        return found
-    brand = Brand(slug=slug, name=name.strip()[:120])
-    session.add(brand)
-    session.flush()
-    return brand.id
+    return row.id
 
 
 def product_by_external_id(session: Session, *, source: str, external_id: str) -> Product | None:
@@ -118,8 +106,8 @@ def upsert_product(session: Session, *, source: str, record: ProductRecord, now:
         "currency": record.currency[:3].upper(),
         "image_url": _clip(record.image_url, 500),
         "is_active": record.active,
-        "category_id": _category_id(session, record.category),
-        "brand_id": _brand_id(session, record.brand),
+        "category_id": _named_id(session, Category, record.category),
+        "brand_id": _named_id(session, Brand, record.brand),
     }
     changed = False
     if product is None:

@@ -43,12 +43,15 @@ def apply_webhook(session: Session, *, event: WebhookEvent, now: datetime) -> We
     changes = MirrorChanges()
     if already_applied(session, source=event.source, delivery_id=event.delivery_id):
         return WebhookOutcome(True, changes)
+    # the delivery row first, in the caller's transaction (no savepoint: on SQLite one taken
+    # before any write would commit on its own); a concurrent copy that inserted it first
+    # makes this one a duplicate, and nothing has been written yet to lose by rolling back
     try:
-        with session.begin_nested():
-            session.add(WebhookDelivery(source=event.source, delivery_id=event.delivery_id[:100],
-                                        topic=event.topic[:60], received_at=now))
-            session.flush()
+        session.add(WebhookDelivery(source=event.source, delivery_id=event.delivery_id[:100],
+                                    topic=event.topic[:60], received_at=now))
+        session.flush()
     except IntegrityError:
+        session.rollback()
         return WebhookOutcome(True, changes)
     for product in event.products:
         product_id, changed = upsert_product(session, source=event.source, record=product, now=now)

@@ -1,9 +1,8 @@
 """Cached engine and session factories.
 
 Nothing is connected at import time: ``get_engine(url)`` builds an engine on first
-use and caches it per URL. SQLite gets foreign keys switched on, WAL mode so the
-action server's worker threads can read while one writes, and real transactions around
-savepoints. Engines hide statement
+use and caches it per URL. SQLite gets foreign keys switched on and WAL mode so the
+action server's worker threads can read while one writes. Engines hide statement
 parameters from their errors and logs (``hide_parameters``): those hold e-mail
 addresses, names and street addresses.
 """
@@ -22,22 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # SQLAlchemy, not pysqlite, opens transactions (see _on_sqlite_begin)
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
-
-
-def _on_sqlite_begin(connection: Any) -> None:
-    """Open the transaction when SQLAlchemy starts one. Python's sqlite3 on its own starts
-    one only before INSERT/UPDATE/DELETE, so a SAVEPOINT issued first (``begin_nested``:
-    the webhook replay guard, code issuing, the importer's per-product savepoints) would run
-    outside any transaction and its RELEASE would commit on its own. This is the fix in
-    SQLAlchemy's SQLite notes ("Serializable isolation / Savepoints / Transactional DDL")."""
-    connection.exec_driver_sql("BEGIN")
 
 
 @lru_cache(maxsize=8)
@@ -52,7 +40,6 @@ def get_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _on_sqlite_connect)
-        event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 

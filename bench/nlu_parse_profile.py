@@ -20,8 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from rasa.core.agent import Agent
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.nlu.extractors.entity_synonyms import EntitySynonymMapper
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.featurizers.sparse_featurizer.lexical_syntactic_featurizer import LexicalSyntacticFeaturizer
+from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
+from rasa.nlu.selectors.response_selector import ResponseSelector
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 
 from bench.stats import percentile
+from bot.nlu.language import LanguageDetector
+from bot.nlu.minilm_featurizer import MiniLMFeaturizer
 
 WARMUP = 30
 
@@ -55,19 +66,6 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    from rasa.core.agent import Agent
-    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
-    from rasa.nlu.extractors.entity_synonyms import EntitySynonymMapper
-    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
-    from rasa.nlu.featurizers.sparse_featurizer.lexical_syntactic_featurizer import LexicalSyntacticFeaturizer
-    from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
-    from rasa.nlu.selectors.response_selector import ResponseSelector
-    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
-
-    from bot.nlu.language import LanguageDetector
-    from bot.nlu.minilm_featurizer import MiniLMFeaturizer
-
     timings: dict[str, list[float]] = defaultdict(list)
     for cls in (WhitespaceTokenizer, RegexFeaturizer, LexicalSyntacticFeaturizer, CountVectorsFeaturizer,
                 MiniLMFeaturizer, DIETClassifier, EntitySynonymMapper, FallbackClassifier, LanguageDetector):

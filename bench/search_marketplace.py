@@ -29,7 +29,8 @@ from retrieval.embeddings import get_embedder
 from shop.db.engine import session_scope
 from shop.services.search.hybrid import RankerSettings
 from shop.services.search.semantic import HybridProductSearch, forget_open_indexes
-from tools.search_eval.marketplace import CACHE_ROOT, evaluate, prepare_shop, typed_form, typo_form
+from tools.search_eval.marketplace import CACHE_ROOT, evaluate, typed_form, typo_form
+from tools.search_eval.marketplace_shop import prepare_shop
 
 
 def main() -> None:

@@ -30,9 +30,9 @@ from tools.search_eval.marketplace import (
     generate_listings,
     load_catalog,
     precision_at,
-    prepare_shop,
     write_csv,
 )
+from tools.search_eval.marketplace_shop import prepare_shop
 
 DEPARTMENTS = ("tv, audio & cameras", "men's shoes", "home & kitchen", "stores", "kids' fashion")
 SEED, SCALE = 3, 0.15

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import slots as S
+from actions.analytics_marks import answer_marks
 from actions.intent_labels import INTENT_LABELS
 from actions.reply_text import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
@@ -200,13 +201,13 @@ async def _personal_offer(dispatcher: CollectingDispatcher, customer_id: int) ->
     try:
         offer = await call_service(personal_offer, customer_id=customer_id,
                                    now=datetime.now(timezone.utc).replace(tzinfo=None),
-                                   config=policy_config(settings), model_key=settings.database_url)
+                                   config=policy_config(settings))
     except ServiceUnavailable:
         return False
     if offer.facts is None:
         return False
     message = await promo_message(offer.facts, runner=get_llm_runner(), voice=get_shop_voice())
-    dispatcher.utter_message(text=message.text)
+    dispatcher.utter_message(text=message.text, analytics=answer_marks(message.source))
     dispatcher.utter_message(json_message={
         "type": "promo_code", "code": offer.facts.code, "discount": offer.facts.terms.discount,
         "applies_to": offer.facts.terms.applies_to, "expires": offer.facts.expires,

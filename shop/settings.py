@@ -80,6 +80,11 @@ class Settings(BaseSettings):
             (0: always the best prediction; 1: the model's own uncertainty).
         promo_code_days: days an issued code stays valid (never past the offer's end).
         promo_salt: mixed into the control-group hash (change it to draw a new group).
+        promo_model_dir: root of the uplift model versions (``CURRENT`` names the served
+            one; ``python -m apps.cli promo retrain`` trains and promotes them; see
+            ``models.recsys.uplift_artifact``).
+        promo_model_check_s: seconds between the action server's looks for a newly
+            promoted uplift version.
         identity_secret: the shop's secret for signing customer ids the web widget passes
             to the assistant (HMAC-SHA256; the Rasa server checks it with the same secret).
             Empty: pages never identify customers.
@@ -225,6 +230,18 @@ class Settings(BaseSettings):
         smtp_starttls: ``SHOP_SMTP_STARTTLS``, upgrade to TLS before anything else (default
             on; a server that does not offer it is refused, never used in plain text).
         smtp_timeout_s: ``SHOP_SMTP_TIMEOUT_S``, seconds one SMTP step may take (default 10).
+
+    Analytics (issue 19; ``shop.analytics``, docs/operations.md#analytics):
+
+        analytics_amqp_url: ``SHOP_ANALYTICS_AMQP_URL``, the RabbitMQ that Rasa's event
+            broker publishes to (``python -m apps.cli analytics consume``; default
+            ``amqp://guest:guest@127.0.0.1:5672/%2F``).
+        analytics_queue: ``SHOP_ANALYTICS_QUEUE``, the broker's durable queue (the Rasa
+            side's ``RASA_BROKER_QUEUE``; default ``shop_events``).
+        analytics_exchange: ``SHOP_ANALYTICS_EXCHANGE``: when set (the Rasa side's
+            ``RASA_BROKER_EXCHANGE``), the consumer also declares that durable fanout
+            exchange and binds the queue to it, so events published before the first
+            Rasa start are kept; empty (default): the Rasa server binds it.
     """
 
     model_config = SettingsConfigDict(env_prefix="SHOP_", extra="ignore", populate_by_name=True)
@@ -264,6 +281,8 @@ class Settings(BaseSettings):
     promo_exploration: float = Field(default=1.0, ge=0, le=10)
     promo_code_days: int = Field(default=7, ge=1, le=365)
     promo_salt: str = "ridgeline-promo-1"
+    promo_model_dir: Path = REPO_ROOT / "var" / "models" / "uplift"
+    promo_model_check_s: float = Field(default=10.0, ge=0)
     identity_secret: str = ""
     widget_server_url: str = "http://127.0.0.1:5005"
     widget_bundle: Path = REPO_ROOT / "web" / "dist" / "shop-assistant.js"
@@ -321,6 +340,9 @@ class Settings(BaseSettings):
     smtp_reply_to: str = ""
     smtp_starttls: bool = True
     smtp_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    analytics_amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F")
+    analytics_queue: str = Field(default="shop_events", min_length=1, max_length=255)
+    analytics_exchange: str = Field(default="", max_length=255)
 
     @model_validator(mode="after")
     def _commerce_backend_complete(self) -> Settings:

@@ -7,6 +7,8 @@ password check is busy, 403 for a bad CSRF field), ``POST
 /logout`` (``X-CSRF-Token``), ``GET /`` (the console: 303 to ``/login`` without a
 session), ``GET /tickets`` (the tickets desk, ``/assets/tickets.js``),
 ``/assets/console.js`` (the built front end) and ``/assets/console.css``,
+``GET /dashboard`` and ``GET /conversations/review`` (analytics, supervisors and admins:
+``apps.console.routes.dashboard``, ``apps.console.routes.review``),
 ``GET /health``, ``GET /metrics`` (Prometheus: request timings, the handoff queue, live
 staff sessions; :mod:`apps.http_metrics`). The JSON API and the event stream: ``apps.console.api``,
 ``apps.console.sse``. Every response carries a strict Content-Security-Policy.
@@ -28,6 +30,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.console import staff as accounts
+from apps.console.analytics_access import ANALYTICS_ROLES
 from apps.console.api import api_router
 from apps.console.auth import (
     LOGIN_CSRF_COOKIE,
@@ -43,6 +46,8 @@ from apps.console.auth import (
     same_token,
 )
 from apps.console.guards import staff_guard
+from apps.console.routes.dashboard import dashboard_router
+from apps.console.routes.review import review_router
 from apps.console.sse import sse_router
 from apps.console.wiring import Assist, Console, ConsoleConfig, utcnow
 from apps.http_metrics import HandoffQueueCollector, StaffSessionsCollector, install_metrics
@@ -109,6 +114,7 @@ def create_console_app(config: ConsoleConfig, *, clock: Callable[[], datetime] =
                    "type": str(e.get("type", ""))} for e in exc.errors()]
         return Response(json.dumps({"detail": errors}), status_code=422, media_type="application/json")
     templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals["analytics_roles"] = ANALYTICS_ROLES
     guard = LoginGuard(config.login_limit)
 
     def secure(request: Request) -> bool:
@@ -226,6 +232,8 @@ def create_console_app(config: ConsoleConfig, *, clock: Callable[[], datetime] =
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(dashboard_router(console, templates))
+    app.include_router(review_router(console, templates))
     app.include_router(api_router(console))
     app.include_router(sse_router(console))
     return app

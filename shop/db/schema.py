@@ -30,6 +30,10 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 # the *_tables modules are re-exported, so importing the schema registers every table on Base.metadata
+from shop.db.analytics_tables import AnalyticsConversation as AnalyticsConversation
+from shop.db.analytics_tables import AnalyticsCursor as AnalyticsCursor
+from shop.db.analytics_tables import AnalyticsEvent as AnalyticsEvent
+from shop.db.analytics_tables import AnalyticsTurn as AnalyticsTurn
 from shop.db.attribution_tables import OrderAttribution as OrderAttribution
 from shop.db.attribution_tables import OrderLineAttribution as OrderLineAttribution
 from shop.db.attribution_tables import RecommendationImpression as RecommendationImpression

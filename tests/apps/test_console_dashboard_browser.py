@@ -1,0 +1,75 @@
+"""The console's analytics dashboard in a real browser (``tests/browser/dashboard.test.mjs``:
+Debian Chromium via playwright-core) against a console served here on a demo shop
+(SQLite) with a week of conversations fed through the real analytics ingest
+(``tests/apps/analytics_seed.py``): a supervisor logs in, the headline figures match
+what ``shop.analytics.dashboard_metrics`` computes (and the hand-computed
+conversation count), the charts are drawn, filters apply, a shopper's markup stays
+text, and the review list opens a transcript. Screenshots go to the test's tmp dir
+(``SHOP_SCREENSHOT_DIR`` when set). Skips without Chromium, node or playwright-core."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from apps.console.app import create_console_app
+from apps.console.dashboard_view import cards
+from apps.console.staff import create_staff
+from apps.console.wiring import ConsoleConfig
+from shop.analytics.dashboard_metrics import dashboard
+from shop.analytics.figures import Filters
+from shop.db.engine import session_scope
+from tests.apps.analytics_seed import seed_week
+from tests.apps.console_support import served
+from tests.demo_shops import DemoShops
+from tests.e2e.browser_support import CHROMIUM, browser_missing
+from tests.paths import ROOT
+
+PASSWORD = "browser test password"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    url: str
+    expected: dict[str, str]  # card key -> the value the page must show
+
+
+@pytest.fixture
+def dashboard_console(tmp_path: Path, demo_shop: DemoShops) -> Iterator[Seeded]:
+    reason = browser_missing()
+    if reason:
+        pytest.skip(reason)
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    demo_shop(seed=3, scale=0.02, as_of=now, url=url)
+    made = seed_week(url, now=now)
+    with session_scope(url) as s:
+        create_staff(s, email="lead@ridgeline.example", name="Lee", password=PASSWORD, role="supervisor",
+                     teams=[], now=now)
+        figures = dashboard(s, filters=Filters(start=now.date() - timedelta(days=6), end=now.date()))
+    assert figures.conversations == made  # every seeded conversation started in the last 7 days
+    expected = {card.key: card.value for card in cards(figures)}
+    config = ConsoleConfig(database_url=url, bundle=ROOT / "web" / "dist" / "console.js")
+    with served(create_console_app(config)) as base:
+        yield Seeded(base, expected)
+
+
+def test_dashboard_in_chromium(dashboard_console: Seeded, tmp_path: Path) -> None:
+    shots = os.environ.get("SHOP_SCREENSHOT_DIR", str(tmp_path / "screenshots"))
+    env = {**os.environ, "CONSOLE_URL": dashboard_console.url, "CONSOLE_EMAIL": "lead@ridgeline.example",
+           "CONSOLE_PASSWORD": PASSWORD, "CHROMIUM": CHROMIUM, "SCREENSHOT_DIR": shots,
+           "EXPECTED_FIGURES": json.dumps(dashboard_console.expected)}
+    script = ROOT / "tests" / "browser" / "dashboard.test.mjs"
+    out = subprocess.run(["node", "--test", "--test-reporter=spec", str(script)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    print(out.stdout[-20000:])
+    assert out.returncode == 0, f"{out.stdout[-8000:]}\n{out.stderr[-4000:]}"
+    for name in ("dashboard.png", "conversation-review.png"):
+        assert (Path(shots) / name).stat().st_size > 10_000, name

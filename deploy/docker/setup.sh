@@ -9,7 +9,9 @@
 #   4. the search index (incremental sync, or a full build when there is none or it
 #      belongs to another catalog or model) into the search-index volume;
 #   5. a recommender version when there is none yet (cold start for a new shop) into the
-#      recommender volume; `python -m apps.cli recommender train` later trains and promotes.
+#      recommender volume; `python -m apps.cli recommender train` later trains and promotes;
+#   6. an uplift model version for the promo policy when there is none and the logged offer
+#      decisions suffice (same volume); `python -m apps.cli retrain` later retrains both.
 set -eu
 python -m apps.cli db upgrade
 if [ "${SHOP_SETUP_DEMO:-0}" = 1 ]; then
@@ -18,3 +20,4 @@ fi
 python -m apps.cli llm fetch
 python -m apps.cli index sync || python -m apps.cli index build
 python -m apps.cli recommender train --if-missing
+python -m apps.cli promo retrain --if-missing

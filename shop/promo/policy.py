@@ -3,6 +3,11 @@ model's prediction, then Thompson-sampling exploration; a fixed control group ge
 nothing, so uplift stays measurable. Every decision is logged as an
 :class:`~shop.db.schema.OfferEvent` (control included) for the A/B report and the
 next model.
+
+The model decided with is the promoted version under ``PolicyConfig.model_dir``
+(:func:`served_uplift`; trained and gated by :mod:`shop.promo.uplift_retrain`), reloaded
+when ``CURRENT`` names another one. Before the first promotion the policy explores
+(any eligible offer), as it does for an offer the model has not seen enough of.
 """
 
 from __future__ import annotations
@@ -14,18 +19,21 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.recsys.artifact import ArtifactError, current_version
 from models.recsys.uplift import CONTROL, UpliftModel
+from models.recsys.uplift_artifact import load_uplift
 from shop.db.schema import Offer, OfferCode, OfferEvent
-from shop.promo.features import customer_features, offer_categories, order_value_cents
+from shop.promo.features import customer_features, feature_names, offer_categories, order_value_cents
 from shop.promo.offers import eligible_offers, issue_code
+from shop.promo.uplift_data import categories_of
 
 logger = logging.getLogger(__name__)
-MODEL_TTL_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class PolicyConfig:
     margin_pct: float = 40.0      # what a sale earns the shop, percent of the order
     redeem_share: float = 0.8     # converted customers who use their code
     shipping_cents: int = 695     # what free shipping costs the shop
+    model_dir: Path | None = None  # promoted uplift versions (``CURRENT``); None: no model, explore
+    model_check_s: float = 10.0   # seconds between looks at ``CURRENT``
 
 
 @dataclass(frozen=True)
@@ -60,8 +70,10 @@ def in_control_group(customer_id: int, *, pct: int, salt: str) -> bool:
 
 
 def train_uplift(session: Session) -> UpliftModel | None:
-    """An :class:`UpliftModel` fitted on every logged decision with a known outcome,
-    or ``None`` while there are too few (fewer than 30 control events)."""
+    """An :class:`UpliftModel` fitted in memory on every logged decision with a known
+    outcome, or ``None`` while there are too few (fewer than 30 control events). For
+    simulations and benchmarks; the served model is a promoted version
+    (:func:`served_uplift`, trained by :mod:`shop.promo.uplift_retrain`)."""
     events = session.execute(select(OfferEvent.customer_id, OfferEvent.shown_at, OfferEvent.arm, OfferEvent.converted)
                              .where(OfferEvent.converted.is_not(None))).all()
     if not events:
@@ -69,27 +81,76 @@ def train_uplift(session: Session) -> UpliftModel | None:
     categories = offer_categories(session)
     X = customer_features(session, rows=[(e[0], e[1]) for e in events], categories=categories)
     try:
-        return UpliftModel().fit(X, [e[2] for e in events], np.array([int(bool(e[3])) for e in events]))
+        return UpliftModel().fit(X, [e[2] for e in events], np.array([int(bool(e[3])) for e in events]),
+                                 feature_names=feature_names(categories))
     except ValueError as exc:
         logger.info("no uplift model yet: %s", exc)
         return None
 
 
-_cache: dict[str, tuple[float, UpliftModel | None, list[str]]] = {}
-_cache_lock = threading.Lock()
+@dataclass(frozen=True)
+class ServedUplift:
+    """A promoted uplift version: the model, the offer categories its features use, its name."""
+
+    model: UpliftModel
+    categories: list[str]
+    version: str
 
 
-def cached_uplift(session: Session, *, key: str) -> tuple[UpliftModel | None, list[str]]:
-    """The uplift model and its feature categories, retrained at most hourly per ``key``
-    (the database URL)."""
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < MODEL_TTL_S:
-            return hit[1], hit[2]
-    model, cats = train_uplift(session), offer_categories(session)
-    with _cache_lock:
-        _cache[key] = (time.monotonic(), model, cats)
-    return model, cats
+class UpliftHolder:
+    """The uplift version ``CURRENT`` names under ``root``, reloaded when it changes.
+
+    At most every ``check_s`` seconds :meth:`get` reads ``CURRENT`` (like the preference
+    model's :class:`models.recsys.serving.ModelHolder`); a new version is verified
+    (SHA-256 of its files), loaded (a few arrays: milliseconds) and swapped in with one
+    reference assignment. A version that fails to load, or whose features are not this
+    code's, is logged once and skipped; the served one stays. Thread-safe."""
+
+    def __init__(self, root: Path, *, check_s: float = 10.0) -> None:
+        self.root = Path(root)
+        self.check_s = check_s
+        self._served: ServedUplift | None = None
+        self._checked_at = -float("inf")
+        self._refused: set[str] = set()
+        self._lock = threading.Lock()
+
+    def get(self) -> ServedUplift | None:
+        """The version to decide with (``None`` before the first promotion)."""
+        if time.monotonic() - self._checked_at < self.check_s:
+            return self._served
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at < self.check_s:
+                return self._served
+            self._checked_at = now
+            version = current_version(self.root)
+            served = self._served
+            if version is None or version in self._refused or (served is not None and served.version == version):
+                return served
+            try:
+                model, _ = load_uplift(self.root / version)
+                categories = categories_of(model.feature_names)
+            except (ArtifactError, ValueError) as exc:
+                self._refused.add(version)
+                logger.error("uplift model %s not swapped in: %s", version, exc)
+                return served
+            self._served = ServedUplift(model, categories, version)
+            logger.info("uplift model %s now served (was %s)", version, served.version if served else "none")
+            return self._served
+
+
+_holders: dict[Path, UpliftHolder] = {}
+_holders_lock = threading.Lock()
+
+
+def served_uplift(root: Path, *, check_s: float = 10.0) -> ServedUplift | None:
+    """The promoted uplift version under ``root`` (one :class:`UpliftHolder` per root and process)."""
+    key = Path(root).resolve()
+    with _holders_lock:
+        holder = _holders.get(key)
+        if holder is None:
+            holder = _holders[key] = UpliftHolder(key, check_s=check_s)
+    return holder.get()
 
 
 def expected_cost_cents(offer: Offer, *, order_cents: float, convert_p: float, config: PolicyConfig) -> float:

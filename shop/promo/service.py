@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shop.db.schema import OfferCode
 from shop.promo.copy import PromoFacts, promo_facts
 from shop.promo.offers import terms_of
-from shop.promo.policy import Decision, PolicyConfig, cached_uplift, decide
+from shop.promo.policy import Decision, PolicyConfig, decide, served_uplift
 from shop.settings import Settings
 
 
@@ -26,11 +26,12 @@ class PersonalOffer:
 
 
 def personal_offer(session: Session, *, customer_id: int, now: datetime, config: PolicyConfig,
-                   model_key: str, rng: random.Random | None = None) -> PersonalOffer:
+                   rng: random.Random | None = None) -> PersonalOffer:
     """Decide for ``customer_id`` (eligibility, control group, uplift, exploration),
     issue and log; runs in a worker thread (see ``actions.runtime.call_service``). A
     customer who already holds an unused, unexpired code is shown it again (arm
-    ``"existing"``) instead of a new decision."""
+    ``"existing"``) instead of a new decision. The uplift model is the version promoted
+    under ``config.model_dir`` (none: the policy explores)."""
     held = session.scalars(select(OfferCode).where(
         OfferCode.customer_id == customer_id, OfferCode.redeemed_at.is_(None), OfferCode.expires_at > now,
     ).order_by(OfferCode.issued_at.desc())).first()
@@ -38,9 +39,10 @@ def personal_offer(session: Session, *, customer_id: int, now: datetime, config:
         facts = promo_facts(session, customer_id=customer_id, terms=terms_of(session, held.offer), code=held.code,
                             expires_at=held.expires_at, offer_id=held.offer_id)
         return PersonalOffer(Decision("existing", "code already issued", held.offer, held), facts)
-    model, categories = cached_uplift(session, key=model_key) if config.name == "uplift" else (None, [])
-    decision = decide(session, customer_id=customer_id, now=now, config=config, model=model,
-                      categories=categories, rng=rng)
+    served = served_uplift(config.model_dir, check_s=config.model_check_s) if (
+        config.name == "uplift" and config.model_dir is not None) else None
+    decision = decide(session, customer_id=customer_id, now=now, config=config,
+                      model=served.model if served else None, categories=served.categories if served else [], rng=rng)
     if decision.offer is None or decision.code is None:
         return PersonalOffer(decision, None)
     facts = promo_facts(session, customer_id=customer_id, terms=terms_of(session, decision.offer),
@@ -52,4 +54,5 @@ def policy_config(settings: Settings) -> PolicyConfig:
     """The :class:`PolicyConfig` from ``Settings.promo_*``."""
     return PolicyConfig(name=settings.promo_policy, control_pct=settings.promo_control_pct,
                         exploration=settings.promo_exploration, code_days=settings.promo_code_days,
-                        salt=settings.promo_salt)
+                        salt=settings.promo_salt, model_dir=settings.promo_model_dir,
+                        model_check_s=settings.promo_model_check_s)

@@ -115,6 +115,7 @@ def shop(action_shop_template: tuple[Path, DemoStats], tmp_path: Path,
     monkeypatch.setenv("DATABASE_URL", url)
     for name, value in {"SEARCH_BACKEND": "sql", "LLM_MODEL": "off", "DB_WORKERS": "2",
                         "ACTION_TIMEOUT_S": "60", "RECOMMEND_MODEL_DIR": str(tmp_path / "no-model"),
+                        "PROMO_MODEL_DIR": str(tmp_path / "no-uplift-model"),
                         "PROMO_POLICY": "uplift", "HANDOFF_CONFIG": str(REPO_ROOT / "shop/handoff/handoff.yml"),
                         "MAX_ORDER_LOOKUP_FAILURES": "3", "SEARCH_PAGE_SIZE": "5"}.items():
         monkeypatch.setenv(f"SHOP_{name}", value)

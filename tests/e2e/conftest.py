@@ -144,6 +144,9 @@ def stack(e2e_workdir: Path, e2e_db_url: str, e2e_index_dir: Path, e2e_model_dir
                                       # greedy uplift policy: which customers get an offer is
                                       # then known to the tests (no Thompson-sampling draw)
                                       "SHOP_PROMO_EXPLORATION": "0",
+                                      # no promoted uplift version of this checkout's var/ (make
+                                      # run trains one): the policy explores, any eligible offer
+                                      "SHOP_PROMO_MODEL_DIR": str(e2e_workdir / "uplift"),
                                       # agent handoff: the relay and the gate sign with it
                                       "SHOP_RELAY_SECRET": E2E_RELAY_SECRET,
                                       "SHOP_HANDOFF_CONFIG": str(e2e_handoff_config),

@@ -187,9 +187,9 @@ def test_personal_offer_reuses_a_held_code_and_words_it(shop: str) -> None:
     with session_scope(shop) as s:
         cid = next(c for c in _opted_in(s, 50) if not in_control_group(c, pct=10, salt="t"))
         config = PolicyConfig(name="random", control_pct=10, salt="t")
-        first = personal_offer(s, customer_id=cid, now=NOW, config=config, model_key="k", rng=random.Random(1))
+        first = personal_offer(s, customer_id=cid, now=NOW, config=config, rng=random.Random(1))
         assert first.facts is not None and first.decision.code is not None
-        again = personal_offer(s, customer_id=cid, now=NOW, config=config, model_key="k")
+        again = personal_offer(s, customer_id=cid, now=NOW, config=config)
         assert again.decision.arm == "existing" and again.facts.code == first.facts.code
         text = template_message(first.facts)
         assert check_message(text, first.facts) == [], text

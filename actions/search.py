@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import slots as S
 from actions.action_metrics import count_search
+from actions.analytics_marks import answer_marks, search_marks
 from actions.conversation import ActionAnswerFaq
 from actions.reply_text import cards_payload, utter_cards
 from actions.runtime import ServiceUnavailable, call_service
@@ -112,8 +113,9 @@ def _card_lines(cards: list[ProductCard], start: int) -> list[str]:
 
 
 def _utter_results(dispatcher: CollectingDispatcher, result: SearchResult) -> list[EventType]:
+    marks = search_marks(result)
     if not result.cards:
-        dispatcher.utter_message(response="utter_no_results")
+        dispatcher.utter_message(response="utter_no_results", analytics=marks)
         return [SlotSet(S.LAST_RESULTS, [])]
     if result.relaxed:
         dropped = ", ".join(RELAXED_WORDS.get(r, r) for r in result.relaxed)
@@ -126,7 +128,7 @@ def _utter_results(dispatcher: CollectingDispatcher, result: SearchResult) -> li
     utter_cards(dispatcher, [c.as_payload() for c in result.cards], heading=heading, start=start,
                 lines=_card_lines(result.cards, start))
     buttons = [{"title": "Show more", "payload": "/more_results"}] if result.has_more else []
-    dispatcher.utter_message(response="utter_search_followup", buttons=buttons)
+    dispatcher.utter_message(response="utter_search_followup", buttons=buttons, analytics=marks)
     return [
         SlotSet(S.LAST_SEARCH, asdict(result.query)),
         SlotSet(S.LAST_RESULTS, [c.id for c in result.cards]),
@@ -226,7 +228,7 @@ async def _run_cheaper(dispatcher: CollectingDispatcher, query: SearchQuery, *,
     if not result.cards or "price" in result.relaxed:
         ceiling = format_money((query.price_max_cents or 0) + 1)
         dispatcher.utter_message(text=f"I have nothing cheaper than {ceiling} that fits your search; "
-                                      "what I showed is the lowest-priced.")
+                                      "what I showed is the lowest-priced.", analytics={"search_results": 0})
         return []
     return _utter_results(dispatcher, result)
 
@@ -467,7 +469,7 @@ class ActionCompareProducts(Action):
             return []
         answer = await grounded.compare_products(found, S.latest_text(tracker), runner=get_llm_runner(),
                                                  voice=get_shop_voice())
-        dispatcher.utter_message(text=answer.text)
+        dispatcher.utter_message(text=answer.text, analytics=answer_marks(answer.source))
         return []
 
 
@@ -488,6 +490,11 @@ class ActionAnswerProductQuestion(Action):
         return "action_answer_product_question"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = S.latest_text(tracker)
+        if text and not S.from_button(tracker) and not asks_something(text) and not points_at_this(text):
+            # "show me the <title>": nothing is asked, so the product's card (search puts
+            # an exact title or SKU first), never an answer to an empty question
+            return await ActionSearchProducts().run(dispatcher, tracker, domain)
         details = await _pointed_details(dispatcher, tracker, default_first=True)
         if details is None:
             return []
@@ -507,5 +514,5 @@ class ActionAnswerProductQuestion(Action):
         if answer.text is None:
             dispatcher.utter_message(response="utter_product_question_unknown", title=details.card.title)
         else:
-            dispatcher.utter_message(text=answer.text)
+            dispatcher.utter_message(text=answer.text, analytics=answer_marks(answer.source))
         return [SlotSet(S.FOCUS_PRODUCT, float(details.card.id))]

@@ -133,3 +133,13 @@ async def test_a_title_like_message_10k_long(shop: DemoShop, domain: dict) -> No
     out = await run_action(ActionSearchProducts(), build_tracker(
         text=f"is the {title} warm? " * 400, intent="search_products"), domain)
     assert out.messages  # answered or searched, without error
+
+
+async def test_show_me_the_title_read_as_a_product_question_shows_its_card(shop: DemoShop, domain: dict) -> None:
+    """The NLU may read "show me the <title>" as a product question; nothing is asked,
+    so the product's card comes first, never a worded answer to an empty question."""
+    for pid, title in unique_products(shop, 3):
+        out = await run_action(ActionAnswerProductQuestion(), build_tracker(
+            text=f"show me the {title}", intent="ask_product_question"), domain)
+        cards = next((c["cards"] for c in out.customs if c.get("type") == "product_cards"), [])
+        assert cards and cards[0]["id"] == pid, (title, out.messages)

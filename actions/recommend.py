@@ -23,7 +23,6 @@ from actions.reply_text import utter_cards
 from actions.runtime import ServiceUnavailable, call_service
 from actions.search import RELAXED_WORDS, pointed_product_id, query_from_message
 from shop.services.cart import add_to_cart
-from shop.services.catalog import SIZE_ORDER
 from shop.services.fallback import find_category_in_text
 from shop.services.interactions import known_customer, record_interaction, utc_now
 from shop.services.recommendation_log import record_impressions
@@ -183,7 +182,7 @@ class ActionAddToCart(Action):
         elif result.status in ("choose_size", "out_of_stock"):
             chosen = {"product_id": product_id, **({"size": size} if size else {}),
                       **({"colour": colour} if colour else {})}
-            buttons = [{"title": o, "payload": "/add_to_cart" + json.dumps({**chosen, _option_field(o): o})}
+            buttons = [{"title": o, "payload": "/add_to_cart" + json.dumps({**chosen, result.option_field: o})}
                        for o in result.options[:10]]
             name = "utter_choose_option" if result.status == "choose_size" else "utter_cart_out_of_stock"
             dispatcher.utter_message(response=name, title=result.title, options=", ".join(result.options),
@@ -199,9 +198,3 @@ class ActionAddToCart(Action):
         return events
 
 
-SIZE_WORDS = frozenset({*SIZE_ORDER, "ONE SIZE"})
-
-
-def _option_field(option: str) -> str:
-    """Whether a listed option is a ``size`` (a size code or a number) or a ``colour``."""
-    return "size" if option.replace(".", "").isdigit() or option.upper() in SIZE_WORDS else "colour"

@@ -5,6 +5,9 @@
 # Ports: ACTION_PORT (5055), RASA_PORT (5005), WEB_PORT (8000), CONSOLE_PORT (8001) and
 # LLM_PORT (5077, loopback only). With SHOP_COMMERCE_BACKEND=shopify or woocommerce it also
 # starts the commerce webhook receiver (SHOP_COMMERCE_WEBHOOK_PORT, 8002, loopback only).
+# The analytics tables fill by themselves (scripts/analytics_loop.sh, var/log/analytics.log):
+# embedded, the tracker store's new events every SHOP_ANALYTICS_INGEST_S (30) seconds;
+# production, the consumer of Rasa's RabbitMQ queue. A failing run never stops the stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -62,14 +65,20 @@ export SHOP_LLM_SERVER_URL=${SHOP_LLM_SERVER_URL:-http://127.0.0.1:${LLM_PORT}}
 # conversations idle longer than SHOP_TRACKER_RETENTION_DAYS (30) leave the tracker
 # store at every start (a shop running for weeks runs this daily; docs/security.md)
 # (with another tracker store, set SHOP_TRACKER_DB_URL to it)
+TRACKER_URL=
 if [ -n "${SHOP_TRACKER_DB_URL:-}" ] || { [ "${SHOP_DEPLOYMENT:-embedded}" = embedded ] && [ "$RASA_TRACKER_DIALECT" = sqlite ]; }; then
-  SHOP_TRACKER_DB_URL=${SHOP_TRACKER_DB_URL:-sqlite:///$RASA_TRACKER_DB} .venv/actions/bin/python -m apps.cli \
+  TRACKER_URL=${SHOP_TRACKER_DB_URL:-sqlite:///$RASA_TRACKER_DB}
+  SHOP_TRACKER_DB_URL=$TRACKER_URL .venv/actions/bin/python -m apps.cli \
     privacy purge >>var/log/privacy.log 2>&1 || echo "retention purge failed; see var/log/privacy.log"
 fi
 
 pids=()
 llm_pid=
-cleanup() { for p in "${pids[@]}" $llm_pid; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+analytics_pid=
+cleanup() {
+  for p in "${pids[@]}" $llm_pid $analytics_pid; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 
 # the local model in its own process, restarted when it crashes or hangs; it exits at
@@ -96,6 +105,25 @@ if [ "$COMMERCE_BACKEND" != builtin ]; then
     >var/log/commerce-webhooks.log 2>&1 &
   pids+=($!)
   commerce_line="Commerce webhooks:    http://127.0.0.1:${COMMERCE_PORT}/webhooks/commerce/${COMMERCE_BACKEND} (var/log/commerce-webhooks.log)"
+fi
+
+# analytics (docs/operations.md#analytics): supervised by scripts/analytics_loop.sh, not
+# one of the processes the stack stops for
+ANALYTICS_EVERY=${SHOP_ANALYTICS_INGEST_S:-30}
+if [ "${SHOP_DEPLOYMENT:-embedded}" = production ]; then
+  # the queue (and exchange, so that events published before the consumer binds are kept)
+  # of the Rasa side's broker unless set apart; SHOP_ANALYTICS_AMQP_URL: its RabbitMQ
+  export SHOP_ANALYTICS_QUEUE=${SHOP_ANALYTICS_QUEUE:-${RASA_BROKER_QUEUE:-shop_events}}
+  export SHOP_ANALYTICS_EXCHANGE=${SHOP_ANALYTICS_EXCHANGE:-${RASA_BROKER_EXCHANGE:-}}
+  scripts/analytics_loop.sh consume "$ANALYTICS_EVERY" >>var/log/analytics.log 2>&1 &
+  analytics_pid=$!
+  analytics_line="Analytics:            consuming queue ${SHOP_ANALYTICS_QUEUE} (var/log/analytics.log)"
+elif [ -n "$TRACKER_URL" ]; then
+  scripts/analytics_loop.sh ingest "$TRACKER_URL" "$ANALYTICS_EVERY" >>var/log/analytics.log 2>&1 &
+  analytics_pid=$!
+  analytics_line="Analytics:            tracker store read every ${ANALYTICS_EVERY} s (var/log/analytics.log)"
+else
+  analytics_line="Analytics:            off (set SHOP_TRACKER_DB_URL to the tracker store to read it)"
 fi
 
 wait_for() {  # url name seconds
@@ -133,6 +161,7 @@ Shop assistant is running.
   Action server:        http://127.0.0.1:${ACTION_PORT}/webhook
   ${llm_line}
   ${commerce_line}
+  ${analytics_line}
   Logs:                 var/log/rasa.log, var/log/actions.log, var/log/web.log, var/log/console.log
 Try it:
   curl -s -XPOST http://127.0.0.1:${RASA_PORT}/webhooks/rest/webhook -H "Authorization: Bearer \$(cat var/rest-token)" \\

@@ -1,5 +1,7 @@
 """The deployment files (deploy/compose.yml, deploy/docker/, .dockerignore): the stack's
-services with health checks, only the proxy publishing ports, secrets from env/.env and
+services with health checks, only the proxy publishing ports, the analytics consumer on
+the Rasa servers' queue (its health check run against a real RabbitMQ: healthy only while
+the queue has a consumer), secrets from env/.env and
 never in an image, `docker compose config` on the real CLI when this machine has one
 (v2 plugin, else v1's docker-compose; skipped saying so otherwise), the load balancer's
 configuration checked and run by a real HAProxy against stand-in servers (skipped
@@ -21,17 +23,20 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 
 import httpx
+import pika
 import pytest
 import yaml
 
 from models.llm.weights import spec_for
 from tests.paths import ROOT
+from tests.production_stack import AMQP_HOST, AMQP_PASSWORD, AMQP_PORT, AMQP_USER, rabbitmq_missing
 
 DEPLOY = ROOT / "deploy"
 DOCKER = DEPLOY / "docker"
@@ -39,7 +44,7 @@ COMPOSE = DEPLOY / "compose.yml"
 NEW_ENV = DOCKER / "new_env.sh"
 DOCKERFILES = ("rasa", "actions", "llm", "web")
 #: the long-running services and the one-off jobs (profile "setup")
-SERVICES = {"rasa-1", "rasa-2", "actions-1", "actions-2", "llm", "storefront", "console", "haproxy",
+SERVICES = {"rasa-1", "rasa-2", "actions-1", "actions-2", "llm", "storefront", "console", "analytics", "haproxy",
             "postgres", "redis", "rabbitmq"}
 JOBS = {"setup", "rasa-train"}
 #: what a process of the shop must never get from an image: these come from env/.env
@@ -96,7 +101,7 @@ def test_only_the_proxy_publishes_ports(compose: dict) -> None:
     assert compose["networks"]["private"]["internal"] is True
     # no way out for the data services and the LLM; Rasa and the action servers also sit
     # on the edge network (messaging apps, commerce platforms)
-    for name in ("postgres", "redis", "rabbitmq", "llm", "storefront", "console"):
+    for name in ("postgres", "redis", "rabbitmq", "llm", "storefront", "console", "analytics"):
         assert compose["services"][name]["networks"] == ["private"], name
 
 
@@ -118,6 +123,64 @@ def test_rasa_and_actions_run_twice_on_the_production_engines(compose: dict) -> 
         assert env["SHOP_ACTION_HOST"] == "0.0.0.0" and env["DATABASE_URL"]  # noqa: S104 - the private network.startswith("postgresql+psycopg://")
         assert env["SHOP_LLM_SERVER_URL"] == "http://llm:5077"
         assert "search-index:/srv/ridgeline/var/index" in services[name]["volumes"]
+
+
+def test_the_analytics_consumer_reads_the_rasa_servers_queue(compose: dict) -> None:
+    services = compose["services"]
+    analytics, rasa = services["analytics"], services["rasa-1"]["environment"]
+    env = analytics["environment"]
+    assert analytics["command"] == ["python", "-m", "apps.cli", "analytics", "consume"]
+    assert analytics["image"] == services["actions-1"]["image"]  # the shop's command line, pika included
+    # the queue Rasa's broker fills, bound to its exchange (events published first wait there)
+    assert env["SHOP_ANALYTICS_QUEUE"] == rasa["RASA_BROKER_QUEUE"]
+    assert env["SHOP_ANALYTICS_EXCHANGE"] == rasa["RASA_BROKER_EXCHANGE"]
+    user, password = rasa["RASA_BROKER_USERNAME"], rasa["RASA_BROKER_PASSWORD"]
+    assert env["SHOP_ANALYTICS_AMQP_URL"].startswith(f"amqp://{user}:${{RABBITMQ_PASSWORD")
+    assert env["SHOP_ANALYTICS_AMQP_URL"].endswith(f"@{rasa['RASA_BROKER_HOST']}:{rasa['RASA_BROKER_PORT']}/%2F")
+    assert password.startswith("${RABBITMQ_PASSWORD")
+    assert env["DATABASE_URL"] == services["actions-1"]["environment"]["DATABASE_URL"]  # the dashboard's tables
+    assert analytics["depends_on"] == {"postgres": {"condition": "service_healthy"},
+                                       "rabbitmq": {"condition": "service_healthy"}}
+    assert analytics["healthcheck"]["test"] == ["CMD", "python", "deploy/docker/analytics_health.py"]
+    # the health check is in the image it runs in
+    actions = (DOCKER / "actions.Dockerfile").read_text()
+    assert re.search(r"^COPY .*deploy/docker/analytics_health\.py .*deploy/docker/$", actions, flags=re.M)
+
+
+def _analytics_health(amqp_url: str, queue: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
+    env.update(PYTHONPATH=str(ROOT), SHOP_ANALYTICS_AMQP_URL=amqp_url, SHOP_ANALYTICS_QUEUE=queue)
+    return subprocess.run([sys.executable, str(DOCKER / "analytics_health.py")], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_the_analytics_health_check_wants_a_consumer_on_the_queue() -> None:
+    reason = rabbitmq_missing()
+    if reason:
+        pytest.skip(reason)
+    url = f"amqp://{AMQP_USER}:{AMQP_PASSWORD}@{AMQP_HOST}:{AMQP_PORT}/%2F"
+    queue = f"analytics_health_{uuid.uuid4().hex[:10]}"
+    missing = _analytics_health(url, queue)
+    assert missing.returncode == 1 and f"no queue '{queue}'" in missing.stderr, missing.stderr
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        channel.queue_declare(queue=queue, durable=True)
+        idle = _analytics_health(url, queue)
+        assert idle.returncode == 1 and "has no consumer" in idle.stderr, idle.stderr
+        channel.basic_consume(queue=queue, on_message_callback=lambda *_: None)
+        connection.process_data_events(time_limit=0.2)
+        healthy = _analytics_health(url, queue)
+        assert healthy.returncode == 0, healthy.stderr
+        channel.queue_delete(queue=queue)
+    finally:
+        connection.close()
+    # a RabbitMQ that does not answer, or refuses the password: unhealthy, the password never shown
+    for bad in (f"amqp://{AMQP_USER}:{AMQP_PASSWORD}@127.0.0.1:1/%2F", f"amqp://{AMQP_USER}:wrong-secret@"
+                                                                     f"{AMQP_HOST}:{AMQP_PORT}/%2F"):
+        down = _analytics_health(bad, queue)
+        assert down.returncode == 1 and "refused us or did not answer" in down.stderr, down.stderr
+        assert "wrong-secret" not in down.stderr
 
 
 def test_secrets_come_from_env_at_run_time_never_from_images(compose: dict) -> None:
@@ -248,6 +311,8 @@ def test_docker_compose_config_accepts_the_stack(tmp_path: Path) -> None:
     assert rasa["RASA_BROKER_PASSWORD"] == values["RABBITMQ_PASSWORD"]
     assert services["actions-2"]["environment"]["SHOP_REDIS_URL"] == f"redis://:{values['REDIS_PASSWORD']}@redis:6379/0"
     assert services["haproxy"]["environment"]["SHOP_CONSOLE_HOST"] == "console.example.com"
+    assert services["analytics"]["environment"]["SHOP_ANALYTICS_AMQP_URL"] == \
+        f"amqp://shop:{values['RABBITMQ_PASSWORD']}@rabbitmq:5672/%2F"
 
 
 @pytest.mark.parametrize("missing", ["SHOP_ACTION_TOKEN", "POSTGRES_PASSWORD", "SHOP_CONSOLE_HOST"])

@@ -50,8 +50,8 @@ COPY tools tools
 COPY data data
 # rasa-sdk reads its tracing settings from the Rasa server's endpoints file
 COPY bot/endpoints.yml bot/
-# the compose file's set-up job
-COPY deploy/docker/setup.sh deploy/docker/setup.sh
+# the compose file's set-up job, and its analytics consumer's health check
+COPY deploy/docker/setup.sh deploy/docker/analytics_health.py deploy/docker/
 # var/: the volumes' mount points (index, models, llm), owned by the service user
 RUN mkdir -p var/index var/models var/llm var/log \
  && chown -R shop:shop var

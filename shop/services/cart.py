@@ -48,12 +48,15 @@ class CartView:
 @dataclass(frozen=True)
 class AddResult:
     """``status``: ``added``, ``choose_size`` (``options`` lists the sizes/colours in
-    stock), ``out_of_stock``, ``limit`` (already as many as in stock) or ``gone``."""
+    stock), ``out_of_stock``, ``limit`` (already as many as in stock) or ``gone``.
+    ``option_field``: what ``options`` are, ``size`` or ``colour`` (a size such as
+    "1-person" or "W10" looks like neither)."""
 
     status: str
     title: str | None = None
     options: tuple[str, ...] = ()
     cart: CartView | None = None
+    option_field: str = "size"
 
 
 def _cart(session: Session, *, session_id: str, customer_id: int | None, create: bool) -> Cart | None:
@@ -111,10 +114,12 @@ def add_to_cart(session: Session, *, session_id: str, product_id: int, size: str
     matches = _pick_variant(list(product.variants), size, colour)
     if not matches:
         if size or colour:
-            return AddResult("out_of_stock", product.title, _options(in_stock))
+            field, options = _options(in_stock)
+            return AddResult("out_of_stock", product.title, options, option_field=field)
         matches = in_stock
     if len({(v.size, v.colour) for v in matches}) > 1:
-        return AddResult("choose_size", product.title, _options(matches))
+        field, options = _options(matches)
+        return AddResult("choose_size", product.title, options, option_field=field)
     variant = matches[0]
     cid = known_customer(session, customer_id=customer_id)
     cart = _cart(session, session_id=session_id, customer_id=cid, create=True)
@@ -136,9 +141,10 @@ def add_to_cart(session: Session, *, session_id: str, product_id: int, size: str
     return AddResult("added", product.title, cart=view_cart(session, session_id=session_id))
 
 
-def _options(variants: list[ProductVariant]) -> tuple[str, ...]:
+def _options(variants: list[ProductVariant]) -> tuple[str, tuple[str, ...]]:
+    """What the shopper chooses among: ``("size", sizes)`` when the variants come in
+    several sizes, else ``("colour", colours)``."""
     sizes = [v.size for v in variants if v.size]
     if len(set(sizes)) > 1:
-
-        return tuple(sorted(set(sizes), key=size_sort_key))
-    return tuple(sorted({v.colour for v in variants if v.colour}))
+        return "size", tuple(sorted(set(sizes), key=size_sort_key))
+    return "colour", tuple(sorted({v.colour for v in variants if v.colour}))

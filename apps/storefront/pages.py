@@ -67,6 +67,8 @@ def create_app(config: StorefrontConfig) -> FastAPI:
         widget = {"server": config.rasa_url, "title": f"{config.shop_name} assistant",
                   "greeting": f"Hi! I'm the {config.shop_name} assistant. I can find products, check an order, "
                               "start a return or find you a deal."}
+        if config.session_secret:  # the chat cart links to the checkout only when it is on
+            widget["checkout_url"] = "/checkout"
         if customer_id is not None and name is not None:
             widget["customer_id"] = str(customer_id)
             widget["customer_sig"] = sign_customer_id(str(customer_id), config.identity_secret,

@@ -23,6 +23,8 @@ export function readConfig(script) {
     customerId: data.customerId || null,
     customerSig: data.customerSig || null,
     open: data.open === "true",
+    // where the chat cart's "Checkout" link goes (the shop's checkout page); none: no link
+    checkoutUrl: (data.checkoutUrl || "").trim() || null,
   };
 }
 

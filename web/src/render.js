@@ -80,7 +80,7 @@ function renderCustom(custom, ctx, message) {
     case "promo_code":
       return renderPromo(custom);
     case "cart":
-      return renderCart(custom);
+      return renderCart(custom, ctx);
     default:
       console.debug("shop-assistant: ignoring custom payload", custom.type);
       return null;
@@ -289,7 +289,9 @@ function renderRating(custom, message, ctx) {
 
 // --- cart ----------------------------------------------------------------------------
 
-function renderCart(cart) {
+/** The cart summary; with items and a checkout page configured (`data-checkout-url`),
+ * a "Checkout" link to it (same tab: the conversation and the cart follow the shopper). */
+function renderCart(cart, ctx) {
   const lines = Array.isArray(cart.lines) ? cart.lines.filter(isObject) : [];
   const count = Number.isFinite(Number(cart.count)) ? Number(cart.count) : lines.length;
   const box = h(
@@ -319,6 +321,10 @@ function renderCart(cart) {
     box.append(list);
   }
   if (cart.total) box.append(h("div", { class: "sa-cart-total" }, h("span", { text: "Total" }), h("span", { text: String(cart.total) })));
+  const checkout = safeUrl(ctx?.checkoutUrl);
+  if (count > 0 && checkout) {
+    box.append(h("a", { class: "sa-cart-checkout", "data-testid": "sa-cart-checkout", href: checkout, text: "Checkout" }));
+  }
   return box;
 }
 

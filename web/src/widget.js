@@ -424,7 +424,11 @@ export class Widget {
   }
 
   renderContext(chipsEnabled) {
-    return { chipsEnabled, sendPayload: (payload, display) => this.sendPayload(payload, display) };
+    return {
+      chipsEnabled,
+      checkoutUrl: this.config.checkoutUrl,
+      sendPayload: (payload, display) => this.sendPayload(payload, display),
+    };
   }
 
   scrollToEnd() {

@@ -48,7 +48,8 @@ for intent, form, submit in forms:
                 f"      - active_loop: {form}"]
     out += [f"  - rule: stop inside {form}", "    condition:", f"      - active_loop: {form}", "    steps:",
             "      - intent: stop", "      - action: action_stop_form", "      - active_loop: null"]
-    leaving = (("search_products", "action_search_products"), ("request_human", "action_request_human"))
+    leaving = (("search_products", "action_search_products"), ("refine_search", "action_refine_search"),
+               ("request_human", "action_request_human"))
     for s_intent, s_action in leaving:
         out += [f"  - rule: {s_intent} inside {form} leaves the form", "    condition:", f"      - active_loop: {form}",
                 "    steps:", f"      - intent: {s_intent}", "      - action: action_deactivate_loop",

@@ -10,9 +10,11 @@ each message the gate posts to ``<action server>/handoff/inbound``
      "text": "…", "customer_id": "42" | null,   # only a signed (verified) customer id
      "history": [{"author": "shopper" | "bot", "text": "…", "at": 1764030000.5}, …]}
 
-``history``: the conversation's last :data:`HISTORY_LIMIT` user/bot texts from the
-tracker store (oldest first, ``at`` in epoch seconds), so the console can show what
-came before a handoff. The answer::
+``history``: the conversation's last :data:`HISTORY_LIMIT` user/bot texts of its latest
+session from the tracker store (oldest first, ``at`` in epoch seconds; form answers
+included, undone messages not: :func:`spoken_events`), so the console can show what
+came before a handoff. On an SQL tracker store they are read by one small query
+(:func:`sql_history`), not by rebuilding the tracker. The answer::
 
     {"route": "bot" | "agent", "replies": [{"text": "…", "custom"?: {…}, "agent_name"?: "…"}],
      "handoff_id": 7 | null}
@@ -116,6 +118,39 @@ def _agent() -> Any:
     return None
 
 
+def spoken_events(events: list[Any]) -> list[Any]:
+    """The latest session's events as the shopper saw them: what a restart, a session
+    start, a rewind (``UserUtteranceReverted``) or an undo (``ActionReverted``) removed is
+    left out, as in Rasa's ``applied_events``, but not the texts a shopper typed into a
+    form (``applied_events`` drops those for the policies' sake; staff should see them)."""
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        Restarted,
+        SessionStarted,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+
+    def undo_till(kind: type, done: list[Any]) -> None:  # Rasa's _undo_till_previous
+        while done:
+            if isinstance(done.pop(), kind):
+                return
+
+    out: list[Any] = []
+    for event in events:
+        if isinstance(event, (Restarted, SessionStarted)):
+            out = []
+        elif isinstance(event, ActionReverted):
+            undo_till(ActionExecuted, out)
+        elif isinstance(event, UserUtteranceReverted):
+            undo_till(UserUttered, out)
+            undo_till(ActionExecuted, out)
+        else:
+            out.append(event)
+    return out
+
+
 def history_from_events(events: list[Any], *, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
     """The last ``limit`` user/bot texts of tracker ``events`` (Rasa event objects),
     oldest first: ``[{"author": "shopper" | "bot", "text", "at"}]``."""
@@ -137,11 +172,61 @@ async def conversation_history(sender_id: str) -> list[dict[str, Any]]:
     if store is None:
         return []
     try:
+        quick = sql_history(store, sender_id)
+        if quick is not None:
+            return quick
         tracker = await store.retrieve(sender_id)
     except Exception as exc:
         logger.warning("handoff gate: could not read the history of %s: %s", sender_id, exc)
         return []
-    return history_from_events(tracker.applied_events()) if tracker is not None else []
+    return history_from_events(spoken_events(list(tracker.events))) if tracker is not None else []
+
+
+#: events after which the applied history differs from the stored one (only the whole
+#: tracker says what they undid)
+UNDOING_EVENTS = ("rewind", "undo", "restart")
+
+
+def sql_history(store: Any, sender_id: str, *, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]] | None:
+    """The same as ``history_from_events(spoken_events(tracker.events))`` of the latest
+    session, read from Rasa's SQL tracker store in one small query (the latest user and
+    bot rows, newest first, at most ``2 * limit``) instead of rebuilding the whole
+    tracker, which the gate would otherwise do for every message. ``None`` when
+    ``store`` is not SQL (under Rasa's wrappers), an event that undoes others is among
+    the rows read, or so many of them have no text that older texts may be missing:
+    then the caller rebuilds the tracker. An undoing event older than the
+    rows read only undoes events older still, so it changes nothing here."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import SessionStarted
+    from sqlalchemy import func, or_
+
+    inner = store
+    for _ in range(4):  # Rasa wraps it: FailSafeTrackerStore(AwaitableTrackerStore(SQLTrackerStore))
+        if isinstance(inner, SQLTrackerStore):
+            break
+        inner = getattr(inner, "_tracker_store", None)
+    if not isinstance(inner, SQLTrackerStore):
+        return None
+    event = inner.SQLEvent
+    with inner.session_scope() as session:
+        start = (session.query(func.max(event.timestamp).label("at"))
+                 .filter(event.sender_id == sender_id, event.type_name == SessionStarted.type_name).subquery())
+        rows = (session.query(event.type_name, event.data)
+                .filter(event.sender_id == sender_id, event.type_name.in_(("user", "bot", *UNDOING_EVENTS)),
+                        or_(event.timestamp >= start.c.at, start.c.at.is_(None)))
+                .order_by(event.id.desc()).limit(2 * limit).all())
+    if any(kind in UNDOING_EVENTS for kind, _ in rows):
+        return None
+    out = []
+    for _, data in reversed(rows):
+        raw = json.loads(data)
+        text = raw.get("text")
+        if isinstance(text, str) and text.strip():
+            out.append({"author": "shopper" if raw.get("event") == "user" else "bot", "text": text[:4000],
+                        "at": float(raw.get("timestamp") or 0)})
+    if len(out) < limit and len(rows) == 2 * limit:
+        return None  # many rows without text (cards only): older texts may be missing, rebuild instead
+    return out[-limit:]
 
 
 Key = tuple[str, str]  # (channel name, sender id)
@@ -269,16 +354,37 @@ async def post_signed(url: str, payload: dict[str, Any]) -> tuple[int | None, An
     if not settings.relay_secret:
         return None, "SHOP_RELAY_SECRET is not set"
     body = json.dumps(payload, ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json", **signed_headers(body, settings.relay_secret)}
-    try:
-        timeout = aiohttp.ClientTimeout(total=settings.handoff_gate_timeout_s)
-        async with aiohttp.ClientSession(timeout=timeout) as session, \
-                session.post(url, data=body, headers=headers) as resp:
-            if resp.status != 200:
-                return resp.status, None
-            return 200, await resp.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-        return None, f"unreachable ({exc.__class__.__name__})"
+    timeout = aiohttp.ClientTimeout(total=settings.handoff_gate_timeout_s)
+    for attempt in (1, 2):
+        headers = {"Content-Type": "application/json", **signed_headers(body, settings.relay_secret)}
+        try:
+            async with _http().post(url, data=body, headers=headers, timeout=timeout) as resp:
+                if resp.status != 200:
+                    return resp.status, None
+                return 200, await resp.json(content_type=None)
+        except aiohttp.ServerDisconnectedError as exc:
+            if attempt == 2:  # once more: a kept-alive connection the other side had just closed
+                return None, f"unreachable ({exc.__class__.__name__})"
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            return None, f"unreachable ({exc.__class__.__name__})"
+    return None, "unreachable"
+
+
+#: seconds an idle connection to the action server is kept (under Sanic's 5 s keep-alive)
+KEEPALIVE_S = 4.0
+_session: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = None
+
+
+def _http() -> aiohttp.ClientSession:
+    """This process's HTTP client for the gate (made on first use in the running event
+    loop): its connections to the action server are kept and reused, instead of a
+    new session and connection for every message."""
+    global _session
+    loop = asyncio.get_running_loop()
+    if _session is None or _session[0] is not loop or _session[1].closed:
+        connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=KEEPALIVE_S)
+        _session = (loop, aiohttp.ClientSession(connector=connector))
+    return _session[1]
 
 
 async def inbound_payload(message: UserMessage, *, channel: str) -> dict[str, Any]:
@@ -429,16 +535,51 @@ async def send_replies(output: OutputChannel | None, recipient_id: str, replies:
             await output.send_response(recipient_id, dict(reply))
 
 
+def validate_action_results_once() -> None:
+    """Make Rasa check each action server answer with one validator built at start.
+
+    Rasa's ``RemoteAction`` validates every answer with ``jsonschema.validate``, which
+    first checks Rasa's own schema (constant, and large: every event type) against the
+    JSON Schema metaschema, every time: measured under load, that was 39% of a shop
+    Rasa process's CPU (a bare Rasa bot calls no actions). Here the schema is checked
+    once and every answer is still validated against it, with Rasa's error message."""
+    from jsonschema.exceptions import ValidationError, best_match
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    if getattr(RemoteAction, "_validator_built_once", False):
+        return
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    validator = cls(schema)
+
+    def validate(_action: RemoteAction, result: dict[str, Any]) -> bool:
+        error: ValidationError | None = best_match(validator.iter_errors(result))  # as jsonschema.validate
+        if error is not None:
+            error.message += (". Failed to validate Action server response from API, make sure your response from "
+                              f"the Action endpoint is valid. For more information about the format visit "
+                              f"{DOCS_BASE_URL}/custom-actions")
+            raise error
+        return True
+
+    RemoteAction._validate_action_result = validate  # type: ignore[method-assign]
+    RemoteAction._validator_built_once = True  # type: ignore[attr-defined]
+
+
 def gated(channel: InputChannel, on_new_message: OnNewMessage) -> OnNewMessage:
     """``on_new_message`` behind the gate, for ``channel`` (which is also recorded in
     :data:`CHANNELS` for the relay). Call it in the channel's ``blueprint()``.
 
     Every shop channel passes here once at startup, after Rasa has set up logging, so
     this is also where the process's log handlers get the redaction filter (e-mails and
-    phone numbers masked in every record)."""
+    phone numbers masked in every record) and Rasa's check of the action server's
+    answers gets its validator built once (:func:`validate_action_results_once`)."""
     name = channel.name()
     CHANNELS[name] = channel
     redact.install(*logging.getLogger().handlers)
+    validate_action_results_once()
 
     async def handle(message: UserMessage) -> None:
         sender = str(message.sender_id)

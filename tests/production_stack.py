@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench.engines import DRAIN
 from tests.conftest import PG_ADMIN_URL
 from tests.stack import ACTIONS_PY, MODEL, RASA_BIN, ROOT, RunningStack, StackError
 
@@ -42,30 +43,8 @@ def closed_port() -> int:
 
 # --- the services ---------------------------------------------------------------------
 
-# Reads a RabbitMQ queue in the Rasa environment (aio-pika, which Rasa's broker uses):
-# prints every message waiting in it, one JSON line each, and acknowledges them; with
-# --delete, then deletes the queue and the exchange.
-DRAIN = r"""
-import asyncio, sys
-import aio_pika
-
-async def main(url, queue_name, exchange, delete):
-    connection = await aio_pika.connect(url, timeout=10)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(queue_name, durable=True)
-        while True:
-            message = await queue.get(no_ack=False, fail=False, timeout=10)
-            if message is None:
-                break
-            print(message.body.decode(), flush=True)
-            await message.ack()
-        if delete:
-            await queue.delete(if_unused=False, if_empty=False)
-            await channel.exchange_delete(exchange)
-
-asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], "--delete" in sys.argv))
-"""
+# DRAIN (bench/engines.py) reads a RabbitMQ queue in the Rasa environment and prints
+# every waiting message as one JSON line; with --delete it then removes queue and exchange.
 
 
 def pg_missing() -> str | None:

@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 from apps.storefront.checkout_api import CSRF_COOKIE, CSRF_HEADER
 from apps.storefront.pages import StorefrontConfig, create_app
 from protocol.identity import issue_session
+from shop.db.attribution_tables import OrderLineAttribution
 from shop.db.engine import session_scope
-from shop.db.schema import OfferCode, Order, ProductVariant
+from shop.db.schema import OfferCode, Order, OrderItem, ProductVariant
 from tests.demo_shops import DemoShops
 from tests.shop.checkout_shop import ALEX, DEMO_AS_OF, Ready, fill, ready_shop
 
@@ -112,6 +113,24 @@ def test_signed_in_preview_then_place_with_a_code_then_replay(client: TestClient
         redeemed = s.scalar(select(OfferCode.order_ref).where(OfferCode.code == code))
         assert redeemed == order["number"]
     assert client.get("/api/cart", params={"session": sid}).json()["count"] == 0
+
+
+def test_an_add_to_cart_in_the_same_second_as_the_order_is_credited(client: TestClient, shop: Ready) -> None:
+    """A quick shopper adds and orders within one second: the order line is still
+    credited to that add-to-cart (the checkout's clock was cut to whole seconds, which
+    put the order before it)."""
+    time.sleep(1 - time.time() % 1 + 0.01)  # the start of a second, so the add and the order share it
+    sid, token = _session()
+    fill(shop.url, sid, shop.sock)
+    placed = _post(client, _body(token, email="quick@example.org"), csrf=_csrf(client))
+    assert placed.status_code == 201, placed.text
+    with session_scope(shop.url) as s:
+        order = s.scalar(select(Order).where(Order.number == placed.json()["order"]["number"]))
+        assert order is not None
+        item = s.scalar(select(OrderItem).where(OrderItem.order_id == order.id))
+        assert item is not None
+        line = s.scalar(select(OrderLineAttribution).where(OrderLineAttribution.order_item_id == item.id))
+        assert line is not None and line.interaction_id is not None
 
 
 def test_a_guest_checks_out_with_an_email(client: TestClient, shop: Ready) -> None:

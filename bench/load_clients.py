@@ -17,8 +17,8 @@ Every turn but ``question`` is a non-LLM turn.
 
 Retries, as a client told to retry does: an HTTP 429/502/503/504 (HAProxy's answers
 carry ``Retry-After`` and ``retry_after_s``), a connection that failed or dropped
-(socket.io: the socket reconnects and resumes its session; also after a reply that did
-not come in time), or the assistant's apology
+(socket.io: the socket reconnects and resumes its session; a reply that is late on a
+connection still open is waited for there, not asked again), or the assistant's apology
 ("... Please try again.") send the same message again after the wait, until
 ``--turn-deadline-s``; the turn counts as answered (with its retries) or, past the
 deadline, as an error.
@@ -44,6 +44,11 @@ from bench.stats import percentile
 APOLOGY = "Sorry, something went wrong on my side. Please try again."
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 LLM_KINDS = frozenset({"question"})
+#: a socket.io message whose reply is late (it waits in Rasa behind its conversation's
+#: lock, which a killed process's ticket holds for up to 60 s) is waited for on the same
+#: connection this many request timeouts in all before it is sent again on a fresh one:
+#: sent again at once, its reply would go to the old connection, where nobody listens
+LATE_REPLY_WAITS = 2
 
 SEARCHES = ["waterproof hiking boots under 150", "a warm jacket for winter", "trail running shoes",
             "lightweight tent for backpacking", "merino base layer", "rain jacket for women",
@@ -237,6 +242,10 @@ class Widget:
         """The replies to ``text``, or why there are none ("dropped", "timeout")."""
         self.replies, self.done = [], asyncio.Event()
         await self.sio.emit("user_uttered", {"message": text, "session_id": self.token})
+        return await self.wait(timeout_s)
+
+    async def wait(self, timeout_s: float) -> list[dict[str, Any]] | str:
+        """The replies to the last message sent, waiting up to ``timeout_s`` more."""
         done, drop = asyncio.ensure_future(self.done.wait()), asyncio.ensure_future(self.dropped.wait())
         finished, pending = await asyncio.wait({done, drop}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
@@ -285,13 +294,21 @@ async def socketio_turn(run: Run, widget: Widget, turn: Turn, timeout_s: float) 
     def remaining() -> float:  # no attempt outlives the turn's deadline
         return max(run.deadline_s - (run.now() - started), 1.0)
 
+    # times the message has been waited for on the connection still open (its reply comes there)
+    waited = 0
     while True:
         wait = 1.0
         try:
-            if widget.sio is None or not widget.sio.connected or widget.dropped.is_set():
+            if (widget.sio is None or not widget.sio.connected or widget.dropped.is_set()
+                    or not widget.confirmed.is_set()):  # a session never confirmed: Rasa ignores its messages
+                waited = 0
                 await widget.connect(min(timeout_s, remaining()))
             out.conversation = widget.session_id
-            replies = await widget.say(turn.text, min(timeout_s, remaining()))
+            if 0 < waited < LATE_REPLY_WAITS:
+                replies = await widget.wait(min(timeout_s, remaining()))
+            else:
+                replies = await widget.say(turn.text, min(timeout_s, remaining()))
+            waited += 1
         except (asyncio.TimeoutError, OSError, ValueError, SocketIOError) as exc:
             replies = f"connect failed ({exc.__class__.__name__}: {str(exc)[:80]})"
         if isinstance(replies, list):
@@ -302,13 +319,15 @@ async def socketio_turn(run: Run, widget: Widget, turn: Turn, timeout_s: float) 
             if not replies:
                 out.error = "bot_done without a reply"
                 break
-            reason = "apology"
+            reason, waited = "apology", 0
         else:
             reason = replies
             if reason == "dropped":
                 wait = 0.5
-            elif reason == "timeout":  # the connection may be stuck (its process was killed): a fresh one
+            elif reason == "timeout" and waited >= LATE_REPLY_WAITS:
+                # still nothing: the connection may be stuck (its process was killed); a fresh one
                 await widget.close()
+                waited = 0
         if run.now() - started + wait > run.deadline_s:
             out.error = f"no answer within {run.deadline_s:.0f} s (last: {reason})"
             break

@@ -62,19 +62,9 @@ except (OperationalError, ProgrammingError) as exc:
     print(f"cannot reach or create the tracker database: {str(exc).splitlines()[0]}")
 PY
 
-# secrets, made once per checkout (mode 600 in var/) unless set: as scripts/run_stack.sh
-secret() {  # NAME file
-  if [ -z "${!1:-}" ]; then
-    [ -s "var/$2" ] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"var/$2")
-    printf -v "$1" '%s' "$(cat "var/$2")"
-  fi
-  export "${1?}"
-}
-secret SHOP_IDENTITY_SECRET identity-secret
-secret SHOP_RELAY_SECRET relay-secret
-secret SHOP_ACTION_TOKEN action-token
-secret SHOP_REST_TOKEN rest-token
-secret SHOP_SESSION_SECRET session-secret
+# secrets, made once per checkout (mode 600 in var/) unless set: scripts/lib/secrets.sh
+. "$ROOT/scripts/lib/secrets.sh"
+shop_secrets
 export SHOP_PUBLIC_URL=${SHOP_PUBLIC_URL:-http://127.0.0.1:${WEB_PORT}}
 export SHOP_WIDGET_SERVER_URL=${SHOP_WIDGET_SERVER_URL:-http://127.0.0.1:${RASA_PORT}}
 export SHOP_WIDGET_ORIGINS=${SHOP_WIDGET_ORIGINS:-$SHOP_PUBLIC_URL}

@@ -35,23 +35,10 @@ export RASA_TRACKER_DB=${RASA_TRACKER_DB:-$ROOT/var/tracker.db}
 export RASA_TELEMETRY_ENABLED=false
 export SHOP_WIDGET_SERVER_URL=${SHOP_WIDGET_SERVER_URL:-http://127.0.0.1:${RASA_PORT}}
 export SHOP_PUBLIC_URL=${SHOP_PUBLIC_URL:-http://127.0.0.1:${WEB_PORT}}
-# Secrets, made once per checkout (mode 600 in var/) unless the shop sets them:
-# SHOP_IDENTITY_SECRET (the storefront signs customer ids, the Rasa server checks them),
-# SHOP_RELAY_SECRET (console -> relay and gate -> action server), SHOP_ACTION_TOKEN
-# (Rasa -> action server), SHOP_REST_TOKEN (server-to-server REST channel) and
-# SHOP_SESSION_SECRET (the widget's session tokens). See docs/security.md.
-secret() {  # NAME file
-  if [ -z "${!1:-}" ]; then
-    [ -s "var/$2" ] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"var/$2")
-    printf -v "$1" '%s' "$(cat "var/$2")"
-  fi
-  export "${1?}"
-}
-secret SHOP_IDENTITY_SECRET identity-secret
-secret SHOP_RELAY_SECRET relay-secret
-secret SHOP_ACTION_TOKEN action-token
-secret SHOP_REST_TOKEN rest-token
-secret SHOP_SESSION_SECRET session-secret
+# secrets made once per checkout unless set (scripts/lib/secrets.sh), and the
+# recommendation API's token
+. "$ROOT/scripts/lib/secrets.sh"
+shop_secrets
 secret SHOP_RECOMMEND_API_TOKEN recommend-api-token
 # Every server listens on loopback unless told otherwise (a TLS proxy in front of them
 # in production); the widget may be opened from the storefront's origin only.

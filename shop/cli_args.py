@@ -39,6 +39,17 @@ def positive_float(value: str) -> float:
     return number
 
 
+def at_least_one(value: str) -> int:
+    """A whole number of 1 or more."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def run_parsed(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the chosen command's ``func``;
     returns its exit status. Output piped into ``head`` and closed early is not an error."""

@@ -29,7 +29,8 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
-def _pg_unavailable_reason() -> str | None:
+def pg_missing() -> str | None:
+    """Why the PostgreSQL server at ``PG_ADMIN_URL`` cannot be used, or ``None``."""
     try:
         engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
@@ -43,7 +44,7 @@ def _pg_unavailable_reason() -> str | None:
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """Admin URL of a reachable PostgreSQL server, or skip with the reason."""
-    reason = _pg_unavailable_reason()
+    reason = pg_missing()
     if reason:
         pytest.skip(reason)
     yield PG_ADMIN_URL

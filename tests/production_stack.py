@@ -19,7 +19,6 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from bench.engines import DRAIN
-from tests.conftest import PG_ADMIN_URL
 from tests.stack import ACTIONS_PY, MODEL, RASA_BIN, ROOT, RunningStack, StackError
 
 RASA_PY = ROOT / ".venv" / "rasa" / "bin" / "python"
@@ -45,19 +44,6 @@ def closed_port() -> int:
 
 # DRAIN (bench/engines.py) reads a RabbitMQ queue in the Rasa environment and prints
 # every waiting message as one JSON line; with --delete it then removes queue and exchange.
-
-
-def pg_missing() -> str | None:
-    from sqlalchemy.exc import OperationalError
-
-    try:
-        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except (OperationalError, ImportError) as exc:
-        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
-    return None
 
 
 def redis_missing() -> str | None:

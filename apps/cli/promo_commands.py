@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from apps.cli import recommender_commands
 from models.recsys.artifact import ArtifactError, current_version
-from shop.cli_args import display_url, parse_as_of, run_parsed
+from shop.cli_args import at_least_one, display_url, parse_as_of, run_parsed
 from shop.db.engine import session_scope
 from shop.promo.uplift_data import MIN_OUTCOMES, build_training_set
 from shop.promo.uplift_retrain import RetrainResult, retrain_uplift
@@ -132,16 +132,6 @@ def add_promo_retrain(promo: argparse._SubParsersAction, *, url_help: str) -> No
     cmd.set_defaults(func=_cmd_promo_retrain)
 
 
-def _at_least_one(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return number
-
-
 def _tolerance(value: str) -> float:
     try:
         number = float(value)
@@ -156,7 +146,7 @@ def _common(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--as-of", type=parse_as_of, default=None,
                      help="train the uplift model as if it were this date (UTC; default now): on decisions "
                           "whose 14-day window had closed by then")
-    cmd.add_argument("--min-outcomes", type=_at_least_one, default=MIN_OUTCOMES, metavar="N",
+    cmd.add_argument("--min-outcomes", type=at_least_one, default=MIN_OUTCOMES, metavar="N",
                      help="redeemed codes among offers shown, and conversions in control, needed to train "
                           f"(default {MIN_OUTCOMES})")
     cmd.add_argument("--tolerance", type=_tolerance, default=0.0,

@@ -50,6 +50,7 @@ from models.recsys.training import MIN_HISTORY_CUSTOMERS, TrainingData, main_tra
 from retrieval.catalog_index import CatalogIndex, IndexUnavailableError
 from retrieval.documents import product_texts
 from retrieval.embeddings import get_embedder, model_id
+from shop.cli_args import at_least_one
 from shop.db.engine import session_scope
 from shop.db.schema import Product
 from shop.settings import get_settings
@@ -119,16 +120,6 @@ def _csv_log(args: argparse.Namespace):
     except (OSError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 1
-
-
-def _at_least_one(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return number
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -244,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--no-promote", action="store_true", help="save the version but leave CURRENT alone")
     tr.add_argument("--force", action="store_true", help="promote even if offline NDCG@10 dropped")
     tr.add_argument("--if-missing", action="store_true", help="do nothing when a version is already served")
-    tr.add_argument("--min-customers", type=_at_least_one, default=MIN_HISTORY_CUSTOMERS, metavar="N",
+    tr.add_argument("--min-customers", type=at_least_one, default=MIN_HISTORY_CUSTOMERS, metavar="N",
                     help="customers with 3 purchase baskets needed to train the preference model; fewer: "
                          f"a cold-start version (default {MIN_HISTORY_CUSTOMERS})")
     tr.add_argument("--cold-start", action="store_true",

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from models.recsys.interaction_log import InteractionLog
+from models.recsys.interaction_log import KINDS, InteractionLog
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -89,6 +89,26 @@ class Recommender:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [int(self.items.ids[i]) for i in top if np.isfinite(scores[i])]
+
+    def _closest_history_event(self, log: InteractionLog, *, user: int, item: int,
+                               closeness: Callable[[int, np.ndarray, np.ndarray], np.ndarray],
+                               ) -> tuple[int, str] | None:
+        """``(history item id, kind)`` of the event in ``user``'s ``log`` history (items of
+        the space other than ``item``) that ``closeness(col, rows, hist_cols)`` scores
+        highest (``col``: ``item``'s column, ``rows``: the events' rows in ``log``,
+        ``hist_cols``: their items' columns; the first of equals), or ``None`` without
+        such history: what a model's ``because`` answers."""
+        col = self.items.index.get(int(item))
+        rows = np.flatnonzero(log.users == user)
+        if col is None or not len(rows):
+            return None
+        hist_cols = self.items.columns(log.items[rows])
+        ok = (hist_cols >= 0) & (log.items[rows] != item)
+        if not ok.any():
+            return None
+        rows, hist_cols = rows[ok], hist_cols[ok]
+        best = int(np.argmax(closeness(col, rows, hist_cols)))
+        return int(log.items[rows[best]]), KINDS[int(log.kinds[rows[best]])]
 
     items: ItemSpace
 

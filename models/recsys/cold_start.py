@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models.recsys.baselines import ItemSpace, Recommender
-from models.recsys.interaction_log import KIND_WEIGHTS, KINDS, PURCHASE, InteractionLog
+from models.recsys.interaction_log import KIND_WEIGHTS, PURCHASE, InteractionLog
 from retrieval.index import VectorIndex, build_vector_index
 from shop.db.schema import Order, OrderItem, Product
 
@@ -295,22 +295,16 @@ class ColdStartModel(Recommender):
         """``(history item id, kind)``: the event in ``user``'s ``log`` history closest to
         ``item`` (same category first, purchases before views at equal closeness), or
         ``None`` without history."""
-        col = self.items.index.get(int(item))
-        rows = np.flatnonzero(log.users == user)
-        if col is None or not len(rows):
-            return None
-        hist_cols = self.items.columns(log.items[rows])
-        ok = (hist_cols >= 0) & (log.items[rows] != item)
-        if not ok.any():
-            return None
-        rows, hist_cols = rows[ok], hist_cols[ok]
-        closeness = 0.05 * (log.kinds[rows] == PURCHASE).astype(np.float32)
-        if self.text is not None:
-            closeness = closeness + self.text[hist_cols] @ self.text[col]
-        if self.category[col] >= 0:
-            closeness = closeness + 0.5 * (self.category[hist_cols] == self.category[col])
-        best = int(np.argmax(closeness))
-        return int(log.items[rows[best]]), KINDS[int(log.kinds[rows[best]])]
+
+        def closeness(col: int, rows: np.ndarray, hist_cols: np.ndarray) -> np.ndarray:
+            near = 0.05 * (log.kinds[rows] == PURCHASE).astype(np.float32)
+            if self.text is not None:
+                near = near + self.text[hist_cols] @ self.text[col]
+            if self.category[col] >= 0:
+                near = near + 0.5 * (self.category[hist_cols] == self.category[col])
+            return near
+
+        return self._closest_history_event(log, user=user, item=item, closeness=closeness)
 
     def describe(self) -> str:
         """One line on what the model knows."""

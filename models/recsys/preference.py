@@ -41,7 +41,7 @@ from models.recsys.histories import (
     median_baskets,
     next_basket_examples,
 )
-from models.recsys.interaction_log import KINDS, PURCHASE, InteractionLog
+from models.recsys.interaction_log import PURCHASE, InteractionLog
 from models.recsys.split import Split, leave_last_basket_out
 from retrieval.index import VectorIndex, build_vector_index
 from shop.db.schema import Product
@@ -475,22 +475,15 @@ class PreferenceModel(Recommender):
         ``log`` history whose item tower vector is closest to ``item``, items of the
         same category first (purchases preferred over views at equal closeness), or
         ``None`` with no history."""
-        col = self.items.index.get(int(item))
-        rows = np.flatnonzero(log.users == user)
-        if col is None or not len(rows):
-            return None
-        hist_cols = self.items.columns(log.items[rows])
-        ok = (hist_cols >= 0) & (log.items[rows] != item)
-        if not ok.any():
-            return None
-        rows, hist_cols = rows[ok], hist_cols[ok]
-        closeness = self.towers.items[hist_cols] @ self.towers.items[col] + 0.05 * (log.kinds[rows] == PURCHASE)
-        if self.meta is not None:  # a jacket is best explained by a jacket
-            same = (self.meta.category[hist_cols] == self.meta.category[col]) & (self.meta.category[col] >= 0)
-            closeness = closeness + 0.5 * same
-        best = int(np.argmax(closeness))
 
-        return int(log.items[rows[best]]), KINDS[int(log.kinds[rows[best]])]
+        def closeness(col: int, rows: np.ndarray, hist_cols: np.ndarray) -> np.ndarray:
+            near = self.towers.items[hist_cols] @ self.towers.items[col] + 0.05 * (log.kinds[rows] == PURCHASE)
+            if self.meta is not None:  # a jacket is best explained by a jacket
+                same = (self.meta.category[hist_cols] == self.meta.category[col]) & (self.meta.category[col] >= 0)
+                near = near + 0.5 * same
+            return near
+
+        return self._closest_history_event(log, user=user, item=item, closeness=closeness)
 
     # ------------------------------------------------------------------ serving helpers
 

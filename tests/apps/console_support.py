@@ -1,23 +1,27 @@
 """Shared pieces of the staff console tests (``tests/apps/test_console_*.py``): the
 clock, ``shop.assist`` and relay fakes, :class:`Env` (a demo shop with staff and two
-handoffs, see the ``env`` fixture in ``conftest.py``) and login helpers."""
+handoffs, see the ``env`` fixture in ``conftest.py``), login helpers, and the shop and
+node runner of the browser tests (:func:`browser_shop`, :func:`run_browser_test`)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -25,17 +29,22 @@ from sqlalchemy import select
 
 from apps.console.app import create_console_app
 from apps.console.auth import LoginLimit, SessionPolicy
+from apps.console.staff import create_staff
 from apps.console.wiring import Assist, ConsoleConfig
 from shop.db.engine import session_scope
 from shop.db.schema import AuditEntry, Product
 from shop.handoff.relay import RelayError
 from shop.promo.offers import eligible_offers
 from shop.services.catalog import get_cards
+from tests.demo_shops import DemoShops
+from tests.e2e.browser_support import CHROMIUM, browser_missing
+from tests.paths import ROOT
 
 NOW = datetime(2026, 11, 20, 12, 0, 0)
 PASSWORD = "correct horse battery"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 LOGIN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+BROWSER_PASSWORD = "browser test password"
 
 
 class Clock:
@@ -210,3 +219,37 @@ def served(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def browser_shop(tmp_path: Path, demo_shop: DemoShops, *, email: str, name: str, role: str,
+                 teams: list[str]) -> tuple[str, datetime]:
+    """The start of a console browser test: skips, saying why, without Chromium, node,
+    playwright-core or the built bundles; else a small demo shop made now (SQLite in
+    ``tmp_path``) with one staff member who logs in with :data:`BROWSER_PASSWORD`.
+    Returns the shop's URL and that time."""
+    reason = browser_missing()
+    if reason:
+        pytest.skip(reason)
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    demo_shop(seed=3, scale=0.02, as_of=now, url=url)
+    with session_scope(url) as s:
+        create_staff(s, email=email, name=name, password=BROWSER_PASSWORD, role=role, teams=teams, now=now)
+    return url, now
+
+
+def run_browser_test(test_file: str, *, console_url: str, email: str, tmp_path: Path,
+                     env: dict[str, str] | None = None) -> Path:
+    """Run ``tests/browser/<test_file>`` with node's test runner against the console at
+    ``console_url``, logged in as ``email`` (:func:`browser_shop`'s staff member); fails
+    with node's output when a browser test fails. Returns the screenshots' folder
+    (``SHOP_SCREENSHOT_DIR`` when set)."""
+    shots = Path(os.environ.get("SHOP_SCREENSHOT_DIR", str(tmp_path / "screenshots")))
+    full_env = {**os.environ, "CONSOLE_URL": console_url, "CONSOLE_EMAIL": email,
+                "CONSOLE_PASSWORD": BROWSER_PASSWORD, "CHROMIUM": CHROMIUM, "SCREENSHOT_DIR": str(shots),
+                **(env or {})}
+    out = subprocess.run(["node", "--test", "--test-reporter=spec", str(ROOT / "tests" / "browser" / test_file)],
+                         cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=300)
+    print(out.stdout[-20000:])
+    assert out.returncode == 0, f"{out.stdout[-8000:]}\n{out.stderr[-4000:]}"
+    return shots

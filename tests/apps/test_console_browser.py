@@ -7,8 +7,6 @@ transcript update live. Skips without Chromium, node, playwright-core or the bui
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -19,18 +17,16 @@ import pytest
 from sqlalchemy import select
 
 from apps.console.app import create_console_app
-from apps.console.staff import create_staff
 from apps.console.wiring import Assist, ConsoleConfig
 from shop.db.engine import session_scope
 from shop.db.schema import HandoffMessage
 from shop.handoff import states as handoffs
-from tests.apps.console_support import served
+from tests.apps.console_support import browser_shop, run_browser_test, served
 from tests.demo_shops import DemoShops
-from tests.e2e.browser_support import CHROMIUM, browser_missing
 from tests.paths import ROOT
 
 BUNDLE = ROOT / "web" / "dist" / "console.js"
-PASSWORD = "browser test password"
+EMAIL = "agent@ridgeline.example"
 
 
 async def _relay(**kwargs: Any) -> bool:
@@ -50,15 +46,8 @@ def _shopper_answers(url: str, handoff_id: int, stop: threading.Event) -> None:
 
 @pytest.fixture
 def console_url(tmp_path: Path, demo_shop: DemoShops) -> Iterator[str]:
-    reason = browser_missing()
-    if reason:
-        pytest.skip(reason)
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    demo_shop(seed=3, scale=0.02, as_of=now, url=url)
+    url, now = browser_shop(tmp_path, demo_shop, email=EMAIL, name="Sam", role="agent", teams=["support"])
     with session_scope(url) as s:
-        create_staff(s, email="agent@ridgeline.example", name="Sam", password=PASSWORD, role="agent",
-                     teams=["support"], now=now)
         h = handoffs.start_handoff(s, sender_id="web-browser-test", channel="socketio", reason="request",
                                    team="support", now=now - timedelta(minutes=2), customer_id=1, sentiment=-0.6)
         handoffs.record_message(s, handoff_id=h.id, author="shopper", text="My order never arrived <img src=x>",
@@ -79,11 +68,4 @@ def console_url(tmp_path: Path, demo_shop: DemoShops) -> Iterator[str]:
 
 
 def test_console_in_chromium(console_url: str, tmp_path: Path) -> None:
-    env = {**os.environ, "CONSOLE_URL": console_url, "CONSOLE_EMAIL": "agent@ridgeline.example",
-           "CONSOLE_PASSWORD": PASSWORD, "CHROMIUM": CHROMIUM,
-           "SCREENSHOT_DIR": os.environ.get("SHOP_SCREENSHOT_DIR", str(tmp_path / "screenshots"))}
-    script = ROOT / "tests" / "browser" / "console.test.mjs"
-    out = subprocess.run(["node", "--test", "--test-reporter=spec", str(script)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
-    print(out.stdout[-20000:])
-    assert out.returncode == 0, f"{out.stdout[-8000:]}\n{out.stderr[-4000:]}"
+    run_browser_test("console.test.mjs", console_url=console_url, email=EMAIL, tmp_path=tmp_path)

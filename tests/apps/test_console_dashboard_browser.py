@@ -10,29 +10,25 @@ text, and the review list opens a transcript. Screenshots go to the test's tmp d
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from apps.console.app import create_console_app
 from apps.console.dashboard_view import cards
-from apps.console.staff import create_staff
 from apps.console.wiring import ConsoleConfig
 from shop.analytics.dashboard_metrics import dashboard
 from shop.analytics.figures import Filters
 from shop.db.engine import session_scope
 from tests.apps.analytics_seed import seed_week
-from tests.apps.console_support import served
+from tests.apps.console_support import browser_shop, run_browser_test, served
 from tests.demo_shops import DemoShops
-from tests.e2e.browser_support import CHROMIUM, browser_missing
 from tests.paths import ROOT
 
-PASSWORD = "browser test password"
+EMAIL = "lead@ridgeline.example"
 
 
 @dataclass(frozen=True)
@@ -43,16 +39,9 @@ class Seeded:
 
 @pytest.fixture
 def dashboard_console(tmp_path: Path, demo_shop: DemoShops) -> Iterator[Seeded]:
-    reason = browser_missing()
-    if reason:
-        pytest.skip(reason)
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    demo_shop(seed=3, scale=0.02, as_of=now, url=url)
+    url, now = browser_shop(tmp_path, demo_shop, email=EMAIL, name="Lee", role="supervisor", teams=[])
     made = seed_week(url, now=now)
     with session_scope(url) as s:
-        create_staff(s, email="lead@ridgeline.example", name="Lee", password=PASSWORD, role="supervisor",
-                     teams=[], now=now)
         figures = dashboard(s, filters=Filters(start=now.date() - timedelta(days=6), end=now.date()))
     assert figures.conversations == made  # every seeded conversation started in the last 7 days
     expected = {card.key: card.value for card in cards(figures)}
@@ -62,14 +51,7 @@ def dashboard_console(tmp_path: Path, demo_shop: DemoShops) -> Iterator[Seeded]:
 
 
 def test_dashboard_in_chromium(dashboard_console: Seeded, tmp_path: Path) -> None:
-    shots = os.environ.get("SHOP_SCREENSHOT_DIR", str(tmp_path / "screenshots"))
-    env = {**os.environ, "CONSOLE_URL": dashboard_console.url, "CONSOLE_EMAIL": "lead@ridgeline.example",
-           "CONSOLE_PASSWORD": PASSWORD, "CHROMIUM": CHROMIUM, "SCREENSHOT_DIR": shots,
-           "EXPECTED_FIGURES": json.dumps(dashboard_console.expected)}
-    script = ROOT / "tests" / "browser" / "dashboard.test.mjs"
-    out = subprocess.run(["node", "--test", "--test-reporter=spec", str(script)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
-    print(out.stdout[-20000:])
-    assert out.returncode == 0, f"{out.stdout[-8000:]}\n{out.stderr[-4000:]}"
+    shots = run_browser_test("dashboard.test.mjs", console_url=dashboard_console.url, email=EMAIL, tmp_path=tmp_path,
+                             env={"EXPECTED_FIGURES": json.dumps(dashboard_console.expected)})
     for name in ("dashboard.png", "conversation-review.png"):
-        assert (Path(shots) / name).stat().st_size > 10_000, name
+        assert (shots / name).stat().st_size > 10_000, name

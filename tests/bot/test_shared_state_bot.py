@@ -76,60 +76,35 @@ else:
 
 GATE = COMMON + r'''
 import signal
-from aiohttp import web
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from protocol.handoff import signature_refusal
-from protocol.replay import MemorySeen
 from bot import handoff_gate as gate
+from tests.relay_standin import GatedChat, RelayStandIn
 
 PORT, ROLE = int(sys.argv[3]), sys.argv[4]
 os.environ["ACTION_SERVER_URL"] = f"http://127.0.0.1:{PORT}/webhook"
-SECRET = os.environ["SHOP_RELAY_SECRET"]
 gate.IN_HANDOFF = gate.HandoffMemory(shared=lambda: strings)
 gate.SPOOL = gate.Spool(queues=lambda: queues)
 gate.RETRY_FIRST_S = 0.2
-received, nonces, runs = [], MemorySeen(), []
 
-async def inbound(request):
-    body = await request.read()
-    if signature_refusal(body, request.headers, secret=SECRET, seen=nonces) is not None:
-        return web.json_response({"error": "signature"}, status=403)
-    data = json.loads(body)
-    received.append({"sender": data["sender_id"], "text": data["text"]})
-    route = "bot" if data["sender_id"] == "s4" else "agent"
-    return web.json_response({"route": route, "replies": [], "handoff_id": 1 if route == "agent" else None})
+def route(data):  # s4 is not with people
+    with_people = data["sender_id"] != "s4"
+    return {"route": "agent" if with_people else "bot", "replies": [], "handoff_id": 1 if with_people else None}
 
-async def start():
-    app = web.Application()
-    app.router.add_post("/handoff/inbound", inbound)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", PORT).start()
-    return runner
+relay = RelayStandIn(route=route)
 
-class Channel(InputChannel):
-    @classmethod
-    def name(cls):
-        return "socketio"
-
-async def dialogue(message):
-    runs.append(message.text)
-
-handler = gate.gated(Channel(), dialogue)
+chat = GatedChat(gate.gated)
+runs = chat.runs
 
 async def say(sender, text):
-    output = CollectingOutputChannel()
-    await handler(UserMessage(text, output, sender, input_channel="socketio"))
-    return [m.get("text") for m in output.messages]
+    return [m.get("text") for m in await chat.say(sender, text)]
 
 async def process_a():
-    runner = await start()
+    runner = await relay.start(PORT)
     await say("s1", "I want a person")           # the action server: with people
     await say("s3", "I want a person too")
     await runner.cleanup()                       # the action server goes down
     replies = await say("s1", "are you still there?")
     await say("s3", "hello?")
-    print(json.dumps({"replies": replies, "runs": runs, "received": received, "spooled": len(gate.SPOOL)}),
+    print(json.dumps({"replies": replies, "runs": runs, "received": relay.received, "spooled": len(gate.SPOOL)}),
           flush=True)
     os.kill(os.getpid(), signal.SIGKILL)         # killed before its retry could post anything
 
@@ -143,12 +118,12 @@ async def process_b():
                 {"channel": "socketio", "sender": "victim", "payload": {"sender_id": "victim", "text": "injected"}})
     out["reply_while_down"] = await say("s1", "still waiting")   # queues behind A's message
     out["s4_while_down"] = await say("s4", "hi")                 # not with people: the bot answers
-    runner = await start()                                       # the action server is back
+    runner = await relay.start(PORT)                             # the action server is back
     for _ in range(150):
         if not len(gate.SPOOL):
             break
         await asyncio.sleep(0.1)
-    out.update(waiting_after=len(gate.SPOOL), received=received, runs=runs)
+    out.update(waiting_after=len(gate.SPOOL), received=relay.received, runs=runs)
     await runner.cleanup()
     print(json.dumps(out))
 
@@ -260,11 +235,11 @@ def test_the_gate_spool_and_handoff_memory_survive_a_killed_process(prefix: str)
     # once the action server is back, B posts A's spooled messages and its own, in order;
     # s3 (which no message of B's touched) is found by B's look for orphaned spools
     assert b["waiting_after"] == 0
-    s1 = [r["text"] for r in b["received"] if r["sender"] == "s1"]
-    s3 = [r["text"] for r in b["received"] if r["sender"] == "s3"]
+    s1 = [r["text"] for r in b["received"] if r["sender_id"] == "s1"]
+    s3 = [r["text"] for r in b["received"] if r["sender_id"] == "s3"]
     assert s1 == ["are you still there?", "still waiting"] and s3 == ["hello?"]
     # hostile: the item naming another conversation was dropped, never posted
-    assert all(r["sender"] != "victim" and r["text"] != "injected" for r in b["received"])
+    assert all(r["sender_id"] != "victim" and r["text"] != "injected" for r in b["received"])
     # the bot saw only s4, which is not with people
     assert b["runs"] == ["hi"]
 

@@ -1,15 +1,18 @@
 """The fake Shopify shop the connector tests share: a seeded catalog, customers and
 orders in every state (:func:`seed`), the connector pointed at the fake with its waits
-on the fake's clock (:func:`make_platform`), and a webhook receiver on loopback that
-verifies and applies deliveries as the real endpoint does (:class:`Inbox`)."""
+on the fake's clock (:func:`make_platform`), the fixtures ``fake`` and ``platform`` the
+test_shopify* files import, and a webhook receiver on loopback that verifies and
+applies deliveries as the real endpoint does (:class:`Inbox`)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from shop.commerce.errors import WebhookRejected
@@ -31,6 +34,20 @@ def make_platform(fake: FakeShopify, *, window_objects: int | None = None, **con
     return ShopifyPlatform(cfg, http=build_http(cfg, sleep=fake.clock.sleep, clock=fake.clock),
                            sleep=fake.clock.sleep, **extra)
 
+
+@pytest.fixture
+def fake() -> Iterator[FakeShopify]:
+    """A fresh fake Shopify shop (empty until :func:`seed`)."""
+    with FakeShopify() as shop:
+        yield shop
+
+
+@pytest.fixture
+def platform(fake: FakeShopify) -> Iterator[ShopifyPlatform]:
+    """The connector for ``fake`` (:func:`make_platform`), closed after the test."""
+    connector = make_platform(fake)
+    yield connector
+    connector.close()
 
 
 class Shop:

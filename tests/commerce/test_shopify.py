@@ -4,10 +4,10 @@ API): settings, values and status mapping, full and incremental sync into a real
 database (SQLite, and PostgreSQL when it answers), pagination and its hostile cases,
 429 and GraphQL throttling, authentication. Write-backs and webhooks are in the two
 test_shopify_* files beside this one."""
+# ruff: noqa: F811
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,23 +28,9 @@ from shop.db.schema import (
     Product,
     SyncCursor,
 )
-from tests.commerce.shopify_shop import NOW, count, make_platform, order_row, seed
+from tests.commerce.shopify_shop import NOW, count, fake, make_platform, order_row, platform, seed  # noqa: F401 (fixtures)
 from tests.fakes.mini_graphql import Parser, bind_fields, requested_cost
 from tests.fakes.shopify_server import CLIENT_ID, CLIENT_SECRET, DOMAIN, TOKEN, FakeShopify
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeShopify]:
-    with FakeShopify() as shop:
-        yield shop
-
-
-@pytest.fixture
-def platform(fake: FakeShopify) -> Iterator[ShopifyPlatform]:
-    connector = make_platform(fake)
-    yield connector
-    connector.close()
-
 
 # --- configuration and values -----------------------------------------------------------
 

@@ -2,6 +2,7 @@
 by the connector and applied to a real database once: each topic, the same records as
 the API gives, and the hostile cases (forged, tampered, unsigned, replayed, another
 shop, unknown topic, oversized, malformed, Shopify unreachable during a lookup)."""
+# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -25,22 +26,8 @@ from shop.db.schema import (
     ProductVariant,
     WebhookDelivery,
 )
-from tests.commerce.shopify_shop import Inbox, count, make_platform, order_row, seed
+from tests.commerce.shopify_shop import Inbox, count, fake, order_row, platform, seed  # noqa: F401 (fixtures)
 from tests.fakes.shopify_server import CLIENT_SECRET, DOMAIN, FakeShopify
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeShopify]:
-    with FakeShopify() as shop:
-        yield shop
-
-
-@pytest.fixture
-def platform(fake: FakeShopify) -> Iterator[ShopifyPlatform]:
-    connector = make_platform(fake)
-    yield connector
-    connector.close()
-
 
 
 @pytest.fixture

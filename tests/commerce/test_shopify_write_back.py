@@ -1,10 +1,10 @@
 """Changes made in chat written back to the fake Shopify: cancel (``orderCancel`` and its
 job), a new shipping address (``orderUpdate``), a return request (``returnRequest``), the
 shop's refusals and Shopify's own, and the mirror changed only after Shopify said yes."""
+# ruff: noqa: F811
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -20,22 +20,8 @@ from shop.db.engine import session_scope
 from shop.db.schema import (
     Return,
 )
-from tests.commerce.shopify_shop import NOW, make_platform, order_row, seed
+from tests.commerce.shopify_shop import NOW, fake, make_platform, order_row, platform, seed  # noqa: F401 (fixtures)
 from tests.fakes.shopify_server import FakeShopify
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeShopify]:
-    with FakeShopify() as shop:
-        yield shop
-
-
-@pytest.fixture
-def platform(fake: FakeShopify) -> Iterator[ShopifyPlatform]:
-    connector = make_platform(fake)
-    yield connector
-    connector.close()
-
 
 # --- writing back -----------------------------------------------------------------------
 

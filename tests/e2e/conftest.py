@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.db.engine import get_engine, session_scope
-from shop.db.schema import Customer, Order, OrderItem, Product, Return
+from shop.db.schema import Customer, Order, OrderItem, Product, Return, StaffSession, StaffUser
 from tests.demo_shops import DemoShops
 from tests.e2e.browser_support import Server, browser_missing
 from tests.e2e.test_promo_conversations import _customers
@@ -247,3 +248,26 @@ def storefront(stack: RunningStack, e2e_db_url: str, e2e_workdir: Path) -> Itera
         yield server.wait().url
     finally:
         server.stop()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@pytest.fixture()
+def online_agent(e2e_db_url: str) -> Iterator[int]:
+    """A support agent with a live console session (seen just now), so a request for a
+    person is queued for them; logged out after."""
+    now = _utc_now()
+    with session_scope(e2e_db_url) as s:
+        user = StaffUser(email=f"sam-{uuid.uuid4().hex[:8]}@shop.test", name="Sam", password_hash="x",
+                         role="agent", teams=["support"], is_active=True, created_at=now)
+        s.add(user)
+        s.flush()
+        s.add(StaffSession(token_hash=uuid.uuid4().hex * 2, user_id=user.id, csrf_token="c", created_at=now,
+                           expires_at=now + timedelta(hours=1), last_seen_at=now))
+        user_id = user.id
+    yield user_id
+    with session_scope(e2e_db_url) as s:
+        for session in s.scalars(select(StaffSession).where(StaffSession.user_id == user_id)):
+            session.ended_at = _utc_now()

@@ -37,7 +37,6 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -63,8 +62,6 @@ from shop.db.schema import (
     OfferCode,
     Product,
     ProductVariant,
-    StaffSession,
-    StaffUser,
 )
 from shop.handoff import states as hs
 from shop.promo.offers import applies_to, eligible_offers
@@ -204,24 +201,6 @@ def _add_to_cart(send: Any, product_id: int, **options: str) -> list[dict[str, A
 
 def _money(text: str) -> Decimal:
     return Decimal(re.sub(r"[^0-9.]", "", text))
-
-
-@pytest.fixture()
-def online_agent(e2e_db_url: str) -> Iterator[int]:
-    """A support agent with a live console session, so a request for a person is queued."""
-    now = _utc_now()
-    with session_scope(e2e_db_url) as s:
-        user = StaffUser(email=f"ana-{uuid.uuid4().hex[:8]}@shop.test", name="Ana", password_hash="x",
-                         role="agent", teams=["support"], is_active=True, created_at=now)
-        s.add(user)
-        s.flush()
-        s.add(StaffSession(token_hash=uuid.uuid4().hex * 2, user_id=user.id, csrf_token="c", created_at=now,
-                           expires_at=now + timedelta(hours=1), last_seen_at=now))
-        user_id = user.id
-    yield user_id
-    with session_scope(e2e_db_url) as s:
-        for session in s.scalars(select(StaffSession).where(StaffSession.user_id == user_id)):
-            session.ended_at = _utc_now()
 
 
 def _storefront(url: str, stack: RunningStack, customer_id: int, tmp_path: Path) -> TestClient:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import uuid
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import httpx
 import pytest
@@ -20,7 +18,7 @@ from sqlalchemy import select
 
 from protocol.handoff import signed_headers
 from shop.db.engine import session_scope
-from shop.db.schema import Handoff, HandoffMessage, StaffSession, StaffUser, Ticket
+from shop.db.schema import Handoff, HandoffMessage, StaffSession, Ticket
 from shop.handoff import relay
 from shop.handoff import states as hs
 from tests.e2e.conftest import E2E_RELAY_SECRET
@@ -53,24 +51,6 @@ def _transcript(url: str, handoff_id: int) -> list[tuple[str, str]]:
 
 def _relay_url(stack: RunningStack) -> str:
     return f"http://127.0.0.1:{stack.rasa_port}"
-
-
-@pytest.fixture()
-def online_agent(e2e_db_url: str) -> Iterator[int]:
-    """A support agent with a live console session (seen just now); logged out after."""
-    now = _now()
-    with session_scope(e2e_db_url) as s:
-        user = StaffUser(email=f"sam-{uuid.uuid4().hex[:8]}@shop.test", name="Sam", password_hash="x",
-                         role="agent", teams=["support"], is_active=True, created_at=now)
-        s.add(user)
-        s.flush()
-        s.add(StaffSession(token_hash=uuid.uuid4().hex * 2, user_id=user.id, csrf_token="c", created_at=now,
-                           expires_at=now + timedelta(hours=1), last_seen_at=now))
-        user_id = user.id
-    yield user_id
-    with session_scope(e2e_db_url) as s:
-        for session in s.scalars(select(StaffSession).where(StaffSession.user_id == user_id)):
-            session.ended_at = _now()
 
 
 @pytest.fixture()

@@ -47,7 +47,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from shop.handoff import relay
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, pg_missing
 from tests.demo_shops import DemoShops
 from tests.e2e.conftest import ShopFacts
 from tests.production_stack import (
@@ -67,7 +67,6 @@ from tests.production_stack import (
     Tracker,
     closed_port,
     free_port,
-    pg_missing,
     rabbitmq_missing,
     redis_missing,
 )

@@ -108,42 +108,11 @@ async def test_a_reconnecting_page_gets_its_pending_messages_once(
 
 FAULTS_SCRIPT = r'''
 import asyncio, json, os, socket
-from aiohttp import web
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
-from protocol.handoff import signature_refusal
-from protocol.replay import MemorySeen
+from rasa.core.channels.channel import InputChannel, OutputChannel
+from tests.relay_standin import GatedChat, RelayStandIn
 
-SECRET = os.environ["SHOP_RELAY_SECRET"]
-received, nonces = [], MemorySeen()
-
-async def inbound(request):
-    body = await request.read()
-    if signature_refusal(body, request.headers, secret=SECRET, seen=nonces) is not None:
-        return web.json_response({"error": "signature"}, status=403)
-    data = json.loads(body)
-    received.append(data)
-    return web.json_response({"route": "agent", "replies": [], "handoff_id": 1})
-
-async def pending(request):
-    body = await request.read()
-    if signature_refusal(body, request.headers, secret=SECRET, seen=nonces) is not None:
-        return web.json_response({"error": "signature"}, status=403)
-    return web.json_response({"replies": [{"text": "Sent while you were away", "agent_name": "Ana"},
-                                          {"text": 5}]})
-
-async def start(port):
-    app = web.Application()
-    app.router.add_post("/handoff/inbound", inbound)
-    app.router.add_post("/handoff/pending", pending)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
-
-class Channel(InputChannel):
-    @classmethod
-    def name(cls):
-        return "socketio"
+relay = RelayStandIn(route=lambda data: {"route": "agent", "replies": [], "handoff_id": 1},
+                     pending=[{"text": "Sent while you were away", "agent_name": "Ana"}, {"text": 5}])
 
 class RefusingOutput(OutputChannel):
     """A messaging output that logs a platform error instead of raising (as bot.messaging does)."""
@@ -165,17 +134,10 @@ async def main():
     from bot import handoff_gate as gate
     from bot import agent_relay
     out = {}
-    runs = []
-    async def dialogue(message):
-        runs.append(message.text)
-    handler = gate.gated(Channel(), dialogue)
+    chat = GatedChat(gate.gated)
+    say, runs = chat.say, chat.runs
 
-    async def say(sender, text):
-        output = CollectingOutputChannel()
-        await handler(UserMessage(text, output, sender, input_channel="socketio"))
-        return output.messages
-
-    runner = await start(port)
+    runner = await relay.start(port)
     await say("s1", "I want a person")            # the action server says: with people
     out["pending_up"] = await gate.take_pending("s1", channel="socketio")
     await runner.cleanup()                        # the action server goes down
@@ -185,15 +147,15 @@ async def main():
     out["unknown_reply"] = await say("s2", "hello")     # not known to be with people: the bot answers
     out["dialogue_while_down"] = list(runs)
     out["pending_down"] = await gate.take_pending("s1", channel="socketio")
-    out["received_while_down"] = len(received)
-    runner = await start(port)                    # back: the background retry posts the spool
+    out["received_while_down"] = len(relay.received)
+    runner = await relay.start(port)                    # back: the background retry posts the spool
     for _ in range(100):
         if not len(gate.SPOOL):
             break
         await asyncio.sleep(0.2)
     out["spool_after"] = len(gate.SPOOL)
     out["received"] = [{"text": r["text"], "sender": r["sender_id"], "take_pending": r.get("take_pending")}
-                       for r in received]
+                       for r in relay.received]
     out["dialogue"] = list(runs)
     await runner.cleanup()
 

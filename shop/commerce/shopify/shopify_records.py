@@ -93,17 +93,26 @@ def product_record(node: dict[str, Any], *, currency: str, variants: Sequence[di
         variants=[variant_parts(v) for v in variants])
 
 
+def build_customer(*, external_id: str, email: object, first_name: object, last_name: object, phone: object,
+                   city: object, country: object, opted_in: bool, created_at: datetime | None) -> CustomerRecord:
+    """The customer record from its raw fields (shared by the GraphQL and webhook readers):
+    text cut to the columns' sizes; an empty phone, city or country is ``None``."""
+    return CustomerRecord(
+        external_id=external_id, email=str(email or "").strip()[:254],
+        first_name=str(first_name or "")[:100], last_name=str(last_name or "")[:100],
+        phone=str(phone)[:40] if phone else None, city=str(city)[:100] if city else None,
+        country=str(country)[:2].upper() if country else None, marketing_opt_in=opted_in, created_at=created_at)
+
+
 def customer_record(node: dict[str, Any]) -> CustomerRecord:
     """A ``Customer`` node -> a record (e-mail may be empty: phone-only customers)."""
     address = obj(node.get("defaultAddress"))
     consent = obj(node.get("emailMarketingConsent"))
-    return CustomerRecord(
-        external_id=gid("Customer", node["id"]), email=str(node.get("email") or "").strip()[:254],
-        first_name=str(node.get("firstName") or "")[:100], last_name=str(node.get("lastName") or "")[:100],
-        phone=(str(node["phone"])[:40] if node.get("phone") else None),
-        city=(str(address["city"])[:100] if address.get("city") else None),
-        country=(str(address["countryCodeV2"])[:2].upper() if address.get("countryCodeV2") else None),
-        marketing_opt_in=str(consent.get("marketingState") or "").upper() == "SUBSCRIBED",
+    return build_customer(
+        external_id=gid("Customer", node["id"]), email=node.get("email"), first_name=node.get("firstName"),
+        last_name=node.get("lastName"), phone=node.get("phone"), city=address.get("city"),
+        country=address.get("countryCodeV2"),
+        opted_in=str(consent.get("marketingState") or "").upper() == "SUBSCRIBED",
         created_at=utc(node.get("createdAt")))
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from shop.commerce.records import CustomerRecord, OrderLineRecord, OrderRecord, ProductRecord
 from shop.commerce.shopify.shopify_ids import gid, optional_gid
-from shop.commerce.shopify.shopify_records import address_record, build_product
+from shop.commerce.shopify.shopify_records import address_record, build_customer, build_product
 from shop.commerce.shopify.shopify_status import order_status
 from shop.commerce.shopify.shopify_values import (
     cents,
@@ -90,13 +90,10 @@ def customer_record(body: dict[str, Any]) -> CustomerRecord:
     """A ``customers/*`` body (or an order's ``customer``) -> a record."""
     address = obj(body.get("default_address"))
     consent = obj(body.get("email_marketing_consent"))
-    return CustomerRecord(
-        external_id=_id("Customer", body), email=str(body.get("email") or "").strip()[:254],
-        first_name=str(body.get("first_name") or "")[:100], last_name=str(body.get("last_name") or "")[:100],
-        phone=(str(body["phone"])[:40] if body.get("phone") else None),
-        city=(str(address["city"])[:100] if address.get("city") else None),
-        country=(str(address["country_code"])[:2].upper() if address.get("country_code") else None),
-        marketing_opt_in=str(consent.get("state") or "").lower() == "subscribed",
+    return build_customer(
+        external_id=_id("Customer", body), email=body.get("email"), first_name=body.get("first_name"),
+        last_name=body.get("last_name"), phone=body.get("phone"), city=address.get("city"),
+        country=address.get("country_code"), opted_in=str(consent.get("state") or "").lower() == "subscribed",
         created_at=utc(body.get("created_at")))
 
 

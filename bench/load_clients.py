@@ -210,7 +210,11 @@ class Widget:
         await self.close()
         # HAProxy's sticky cookie comes from an IP address: aiohttp keeps those only when unsafe
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        self.sio = sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
+        # engine.io's requests wait as long as a browser's do: python-engineio gives up on a
+        # handshake or a message POST after 5 s by default and drops the connection, which a
+        # loaded server (p95 over 5 s) turned into refused connects and dropped pages
+        self.sio = sio = socketio.AsyncClient(reconnection=False, http_session=self.http,
+                                              request_timeout=self.connect_timeout_s)
         self.confirmed.clear()
         self.dropped.clear()
 

@@ -22,8 +22,13 @@ over.
 
 Events whose publish fails (RabbitMQ down, or no confirmation within
 :data:`PUBLISH_TIMEOUT_S`) are kept in this process's memory and published again
-when the connection is back or after any later publish succeeds; a process that
-stops meanwhile loses them. One not confirmed in time may have arrived: then it
+when the connection is back, after any later publish succeeds, or every
+:data:`RETRY_KEPT_S` until they go out (a publish that fails after the reconnection,
+with no later event, would otherwise wait for ever). A process that stops meanwhile
+loses them. A publish pending when the connection drops fails with pamqp's
+``AMQPFrameError``, which is not aiormq's ``AMQPError``: uncaught, it dropped the
+events (the fault suite found a conversation's last 5 events stored and never
+published); :data:`PUBLISH_FAILURES` names both. One not confirmed in time may have arrived: then it
 arrives twice (at least once, never lost while the process lives).
 
 An exchange that already exists not durable (made by Rasa's own broker) cannot be
@@ -42,16 +47,20 @@ from typing import Any
 
 import aio_pika
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError
+from pamqp.exceptions import PAMQPException
 from rasa.core.brokers.pika import PikaEventBroker
 
 logger = logging.getLogger(__name__)
 
 #: seconds a publish may wait for RabbitMQ's confirmation before the event is kept for another try
 PUBLISH_TIMEOUT_S = 15.0
+#: seconds between tries of the events kept after a failed publish
+RETRY_KEPT_S = 2.0
 #: seconds closing waits for the publishes under way
 CLOSE_WAIT_S = 5.0
 #: what a publish raises when RabbitMQ is away, refuses it or does not confirm it in time
-PUBLISH_FAILURES = (AMQPError, ChannelInvalidStateError, ConnectionError, OSError, asyncio.TimeoutError)
+PUBLISH_FAILURES = (AMQPError, PAMQPException, ChannelInvalidStateError, ConnectionError, OSError,
+                    asyncio.TimeoutError)
 
 
 class DurablePikaEventBroker(PikaEventBroker):
@@ -59,6 +68,7 @@ class DurablePikaEventBroker(PikaEventBroker):
     the module doc)."""
 
     _thread: threading.Thread | None = None
+    _retry: asyncio.TimerHandle | None = None
 
     async def connect(self) -> None:
         """Start the publishing thread and connect from it (Rasa's tries and waits)."""
@@ -93,9 +103,23 @@ class DurablePikaEventBroker(PikaEventBroker):
                 logger.error("event broker: publishing failed (%s: %s); events are kept in memory until RabbitMQ "
                              "takes them", exc.__class__.__name__, exc)
             self._unpublished_events.append(event)
+            self._retry_later()
             return
         if kept:  # this one went out: so may the kept ones
             self._publish_unpublished_messages()
+
+    def _retry_later(self) -> None:
+        """On the publishing loop: try the kept events again in :data:`RETRY_KEPT_S`
+        (one timer at a time)."""
+        if self._retry is None:
+            self._retry = asyncio.get_running_loop().call_later(RETRY_KEPT_S, self._retry_kept)
+
+    def _retry_kept(self) -> None:
+        self._retry = None
+        if self._exchange is not None:
+            self._publish_unpublished_messages()  # a failure keeps the event again and sets a new timer
+        elif self._unpublished_events:
+            self._retry_later()
 
     async def close(self) -> None:
         """Close the connection on its thread, then stop the thread."""
@@ -103,6 +127,8 @@ class DurablePikaEventBroker(PikaEventBroker):
             await super().close()
             return
         loop, thread, self._thread = self._loop, self._thread, None
+        if self._retry is not None:
+            loop.call_soon_threadsafe(self._retry.cancel)
         try:
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._finish_and_close(), loop))
         finally:

@@ -108,6 +108,17 @@ class Run:
     def running(self) -> bool:
         return self.now() < self.seconds
 
+    async def retry_after(self, out: Outcome, *, wait: float, reason: str) -> bool:
+        """Wait ``wait`` seconds before the turn's next try, noting why (``True``), or
+        give the turn up (``False``, with its error) when that would pass its deadline."""
+        if self.now() - out.started + wait > self.deadline_s:
+            out.error = f"no answer within {self.deadline_s:.0f} s (last: {reason})"
+            return False
+        out.retries += 1
+        out.reasons.append(reason)
+        await asyncio.sleep(wait)
+        return True
+
     async def show_progress(self) -> None:
         tty = sys.stderr.isatty()
         every = 1.0 if tty else 5.0
@@ -174,12 +185,8 @@ async def rest_turn(run: Run, http: Any, url: str, sender: str, turn: Turn) -> O
                     break
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             reason = f"{exc.__class__.__name__}"
-        if run.now() - started + wait > run.deadline_s:
-            out.error = f"no answer within {run.deadline_s:.0f} s (last: {reason})"
+        if not await run.retry_after(out, wait=wait, reason=reason):
             break
-        out.retries += 1
-        out.reasons.append(reason)
-        await asyncio.sleep(wait)
     out.latency_s = run.now() - started
     return out
 
@@ -332,12 +339,8 @@ async def socketio_turn(run: Run, widget: Widget, turn: Turn, timeout_s: float) 
                 # still nothing: the connection may be stuck (its process was killed); a fresh one
                 await widget.close()
                 waited = 0
-        if run.now() - started + wait > run.deadline_s:
-            out.error = f"no answer within {run.deadline_s:.0f} s (last: {reason})"
+        if not await run.retry_after(out, wait=wait, reason=reason):
             break
-        out.retries += 1
-        out.reasons.append(reason)
-        await asyncio.sleep(wait)
     out.latency_s = run.now() - started
     return out
 

@@ -168,7 +168,7 @@ def cluster_run(tmp_path_factory: pytest.TempPathFactory,
                 demo_shop: DemoShops) -> Iterator[tuple[Cluster, FaultProxy, RunEngines, load.ShopData, str]]:
     if os.environ.get("SHOP_LOAD_SUITE") != "1":
         pytest.skip("the cluster run (5-6 min here) runs with SHOP_LOAD_SUITE=1; not in CI until it has passed "
-                    "more runs in a row (3 of the last 4 here, the failure fixed since: docs/production.md)")
+                    "more runs in a row (4 of the last 5 here, the failure fixed since: docs/production.md)")
     reason = load.prerequisites(PG_ADMIN_URL)
     if reason:
         pytest.skip(reason)

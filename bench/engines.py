@@ -64,8 +64,8 @@ asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], "--delete" in sys.argv, 
 """
 
 
-def services_missing(pg_admin_url: str = PG_ADMIN_URL) -> str | None:
-    """Why the production engines cannot be used here (``None`` when they can)."""
+def pg_missing(pg_admin_url: str = PG_ADMIN_URL) -> str | None:
+    """Why the PostgreSQL server at ``pg_admin_url`` cannot be used (``None`` when it can)."""
     try:
         engine = create_engine(pg_admin_url, connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
@@ -73,16 +73,29 @@ def services_missing(pg_admin_url: str = PG_ADMIN_URL) -> str | None:
         engine.dispose()
     except (OperationalError, ImportError) as exc:
         return f"PostgreSQL not reachable at {pg_admin_url}: {str(exc).splitlines()[0]}"
-    for name, host, port, hello in (("Redis", REDIS_HOST, REDIS_PORT, b"PING\r\n"),
-                                    ("RabbitMQ", AMQP_HOST, AMQP_PORT, b"AMQP\x00\x00\x09\x01")):
-        try:
-            with socket.create_connection((host, port), timeout=3) as conn:
-                conn.sendall(hello)
-                if not conn.recv(8):
-                    return f"{name} at {host}:{port} closed the connection"
-        except OSError as exc:
-            return f"{name} not reachable at {host}:{port}: {exc}"
     return None
+
+
+def _answers(name: str, host: str, port: int, hello: bytes) -> str | None:
+    """Why the server at ``host:port`` does not answer ``hello`` (``None`` when it does)."""
+    try:
+        with socket.create_connection((host, port), timeout=3) as conn:
+            conn.sendall(hello)
+            if not conn.recv(8):
+                return f"{name} at {host}:{port} closed the connection"
+    except OSError as exc:
+        return f"{name} not reachable at {host}:{port}: {exc}"
+    return None
+
+
+def rabbitmq_missing(host: str = AMQP_HOST, port: int = AMQP_PORT) -> str | None:
+    """Why RabbitMQ cannot be used: it answers the AMQP protocol header with connection.start."""
+    return _answers("RabbitMQ", host, port, b"AMQP\x00\x00\x09\x01")
+
+
+def services_missing(pg_admin_url: str = PG_ADMIN_URL) -> str | None:
+    """Why the production engines cannot be used here (``None`` when they can)."""
+    return pg_missing(pg_admin_url) or _answers("Redis", REDIS_HOST, REDIS_PORT, b"PING\r\n") or rabbitmq_missing()
 
 
 @dataclass

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
+from bench.engines import pg_missing as engines_pg_missing
 from shop.db.engine import get_engine
 from shop.db.migrate import upgrade
 from tests.demo_shops import DemoShops
@@ -31,14 +31,7 @@ PG_ADMIN_URL = os.environ.get(
 
 def pg_missing() -> str | None:
     """Why the PostgreSQL server at ``PG_ADMIN_URL`` cannot be used, or ``None``."""
-    try:
-        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except (OperationalError, ImportError) as exc:
-        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
-    return None
+    return engines_pg_missing(PG_ADMIN_URL)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from bench.engines import DRAIN
+from bench.engines import rabbitmq_missing as engines_rabbitmq_missing
 from tests.stack import ACTIONS_PY, MODEL, RASA_BIN, ROOT, RunningStack, StackError
 
 RASA_PY = ROOT / ".venv" / "rasa" / "bin" / "python"
@@ -57,14 +58,7 @@ def redis_missing() -> str | None:
 
 
 def rabbitmq_missing() -> str | None:
-    try:
-        with socket.create_connection((AMQP_HOST, AMQP_PORT), timeout=3) as conn:
-            conn.sendall(b"AMQP\x00\x00\x09\x01")  # the protocol header: a broker answers with connection.start
-            if not conn.recv(8):
-                return f"RabbitMQ at {AMQP_HOST}:{AMQP_PORT} closed the connection"
-    except OSError as exc:
-        return f"RabbitMQ not reachable at {AMQP_HOST}:{AMQP_PORT}: {exc}"
-    return None
+    return engines_rabbitmq_missing(AMQP_HOST, AMQP_PORT)
 
 
 @dataclass
